@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dim commands.  Each lives in its own file (cmd_<name>.c) with its usage
+ * text, parses its arguments, calls the library and prints.  dim.c holds the
+ * one table that registers them.
+ */
+#ifndef DIM_CMD_H
+#define DIM_CMD_H
+
+struct dim_cmd {
+	const char *name;
+	const char *summary;	/* one line for "dim --help" */
+	const char *usage;	/* the whole --help text */
+	int (*run)(int argc, char **argv);	/* argv[0] is the command name */
+};
+
+extern const struct dim_cmd cmd_buildzimage;
+
+/* Print "dim NAME: message" to stderr; returns 1, the usual failure status. */
+__attribute__((format(printf, 2, 3)))
+int cmd_error(const char *name, const char *fmt, ...);
+
+/* Print the usage to stdout (on --help) or stderr (on a usage error). */
+int cmd_usage(const struct dim_cmd *cmd, int to_stderr);
+
+#endif /* DIM_CMD_H */
