@@ -37,7 +37,7 @@
  */
 #define DIM_DEFAULT_IFACE	"eth0"
 #define DIM_DEFAULT_MODE	"bind"
-#define DIM_DEFAULT_NFS		"auto"	/* 4.1, then 4.0, then 3 */
+#define DIM_DEFAULT_NFS		"auto"	/* 4.1, then 3 */
 #define DIM_DEFAULT_RWIMG	"rw.img"
 #define DIM_DEFAULT_RODIRS	"bin,sbin,lib,lib32,lib64,libx32,usr,opt"
 #define DIM_DEFAULT_INIT	"/sbin/init"
