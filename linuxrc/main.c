@@ -104,7 +104,7 @@ static int step_console(struct boot *b, char *why, size_t size)
 	 * the boot timeline must not lose any.  Restored before exec of init.
 	 */
 	if (util_read("/proc/sys/kernel/printk_devkmsg", b->devkmsg, sizeof(b->devkmsg)) > 0)
-		util_write("/proc/sys/kernel/printk_devkmsg", "on\n", 3, 0644);
+		util_write_proc("/proc/sys/kernel/printk_devkmsg", "on\n");
 	util_mkdir_p(DIM_RUN_DIR, 0755);
 	mkdir(NEWROOT, 0755);
 	log_info(STEP_CONSOLE, "dim linuxrc %s (%s), boot contract %d", DIM_LINUXRC_VERSION,
@@ -205,7 +205,7 @@ static int step_link(struct boot *b, char *why, size_t size)
 static int step_dhcp(struct boot *b, char *why, size_t size)
 {
 	char vendor[64], name[32], server[16], mask[16];
-	struct dhcp_config dc = { .ifname = b->iface, .vendor_class = vendor, .max_discovers = 4 };
+	struct dhcp_config dc = { .ifname = b->iface, .vendor_class = vendor, .max_discovers = 3 };
 	struct dhcp_io io;
 	struct in_addr m;
 	unsigned i;
@@ -604,7 +604,8 @@ static void exec_init(struct boot *b)
 	size_t i;
 
 	snprintf(init, sizeof(init), "%s", config_get(&b->cfg, CFG_INIT));
-	util_write("/proc/sys/kernel/printk_devkmsg", b->devkmsg, strlen(b->devkmsg), 0644);
+	if (b->devkmsg[0])
+		util_write_proc("/proc/sys/kernel/printk_devkmsg", b->devkmsg);
 	print_timeline(b);
 	log_info(STEP_INIT, "exec %s", init);
 	log_close();

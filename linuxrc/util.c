@@ -90,6 +90,22 @@ int util_write(const char *path, const char *data, size_t len, mode_t mode)
 	return rc;
 }
 
+int util_write_proc(const char *path, const char *data)
+{
+	size_t len = strlen(data);
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, data, len);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
 void util_sleep_ms(uint32_t ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };

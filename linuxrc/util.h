@@ -15,6 +15,8 @@ int util_mkdir_p(const char *path, mode_t mode);
 ssize_t util_read(const char *path, char *buf, size_t size);
 /* Write a whole file through a temporary name and rename; 0 or -errno. */
 int util_write(const char *path, const char *data, size_t len, mode_t mode);
+/* Write a value to a file that exists, in place (/proc, /sys); 0 or -errno. */
+int util_write_proc(const char *path, const char *data);
 void util_sleep_ms(uint32_t ms);
 
 /*
