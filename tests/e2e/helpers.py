@@ -103,9 +103,11 @@ def _pid_alive(pid):
 class Boot:
     """The result of one blade boot: its console text and how it ended."""
 
-    def __init__(self, name, text, matched, seconds, returncode, log_path):
+    def __init__(self, name, text, matched, seconds, returncode, log_path, raw=b"", arrivals=()):
         self.name = name
         self.text = text
+        self.raw = raw                  # the console bytes as they came
+        self.arrivals = arrivals        # (seconds since QEMU start, bytes so far)
         self.matched = matched          # the wait condition was met
         self.seconds = seconds          # QEMU start to the match (or to the end)
         self.returncode = returncode    # None when QEMU was still running and we stopped it
@@ -116,6 +118,18 @@ class Boot:
 
     def timeline(self):
         return parse_timeline(self.text)
+
+    def seconds_to(self, regex):
+        """Seconds from QEMU's start until a console line matching REGEX
+        arrived (as the host saw it), or None."""
+        # latin-1 maps byte offsets 1:1 to string offsets.
+        m = re.search(regex, self.raw.decode("latin-1"), re.M)
+        if not m:
+            return None
+        for t, length in self.arrivals:
+            if length >= m.end():
+                return t
+        return None
 
     def excerpt(self, n=40):
         return "\n".join(self.text.splitlines()[-n:])
@@ -131,7 +145,12 @@ class BladeRunner:
         self.server, self.kernel, self.initrd, self.arch = server, kernel, initrd, arch
         self.log_dir = log_dir
         self.started = []           # (Popen of qemu/blade, pidfile)
+        self._lock = threading.Lock()
         os.makedirs(log_dir, exist_ok=True)
+        try:
+            os.unlink(os.path.join(log_dir, "timings.txt"))
+        except FileNotFoundError:
+            pass
 
     def boot(self, name, mac, append="", until=None, count=1, timeout=120, wait_exit=False,
              log_name=None):
@@ -148,6 +167,7 @@ class BladeRunner:
             argv += ["--append", append]
         pattern = re.compile(until) if until else None
         chunks = []
+        arrivals = []
         lock = threading.Lock()
         t0 = time.monotonic()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -155,9 +175,12 @@ class BladeRunner:
         self.started.append((proc, pidfile))
 
         def reader():
+            total = 0
             for raw in iter(lambda: proc.stdout.read1(4096), b""):
                 with lock:
                     chunks.append(raw)
+                    total += len(raw)
+                    arrivals.append((time.monotonic() - t0, total))
 
         th = threading.Thread(target=reader, daemon=True)
         th.start()
@@ -196,7 +219,25 @@ class BladeRunner:
         out = text()
         with open(log_path, "w") as f:
             f.write(out)
-        return Boot(name, out, matched, seconds, ended, log_path)
+        with lock:
+            raw = b"".join(chunks)
+        boot = Boot(name, out, matched, seconds, ended, log_path, raw, list(arrivals))
+        self._note_timing(log_name or name, boot)
+        return boot
+
+    def _note_timing(self, label, boot):
+        """One line per boot in LOG_DIR/timings.txt: host-side seconds from
+        QEMU start to the linuxrc's first line, to exec of init, to the
+        master's marker; and the linuxrc's own total."""
+        def fmt(v):
+            return "-" if v is None else "%.2f" % v
+        tl = boot.timeline() or {}
+        line = "%-16s first-dim-line=%s exec-init=%s marker=%s linuxrc-total=%s\n" % (
+            label, fmt(boot.seconds_to(DIM_LINE)), fmt(boot.seconds_to(DIM_LINE + r" init: exec")),
+            fmt(boot.seconds_to(r"^DIM-MARKER")), fmt(tl.get("total")))
+        with self._lock:
+            with open(os.path.join(self.log_dir, "timings.txt"), "a") as f:
+                f.write(line)
 
     def stop(self, proc, pidfile):
         """Stop one blade: SIGTERM to qemu/blade (it stops QEMU and deletes

@@ -9,6 +9,7 @@ image over NFS, assembles the root and execs the test master's /sbin/init
 
 import re
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -48,14 +49,50 @@ def token():
     return secrets.token_hex(8)
 
 
-@pytest.fixture(scope="module")
-def b1_boot(blades, token):
-    return boot_master(blades, "b1", "rotest,persist-write:" + token, "b1-first")
+def two_at_once(first, second):
+    """Run two boots side by side (the machine has two cores; never more)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        a, b = pool.submit(first), pool.submit(second)
+        return a.result(), b.result()
 
 
 @pytest.fixture(scope="module")
-def b2_boot(blades):
-    return boot_master(blades, "b2", "rotest", "b2")
+def good_boots(blades, token):
+    return two_at_once(
+        lambda: boot_master(blades, "b1", "rotest,persist-write:" + token, "b1-first"),
+        lambda: boot_master(blades, "b2", "rotest", "b2"))
+
+
+@pytest.fixture(scope="module")
+def b1_boot(good_boots):
+    return good_boots[0]
+
+
+@pytest.fixture(scope="module")
+def b2_boot(good_boots):
+    return good_boots[1]
+
+
+@pytest.fixture(scope="module")
+def failing_boots(blades):
+    """An unknown MAC (no lease) and b3 (its RO export does not exist),
+    each until its step has failed twice."""
+    return two_at_once(
+        lambda: blades.boot("bx", UNKNOWN_MAC, append=APPEND, until=DIM_LINE + r" dhcp: failed:",
+                            count=2, timeout=BOOT_TIMEOUT, log_name="unknown-mac"),
+        lambda: blades.boot("b3", BLADES["b3"][0], append=APPEND,
+                            until=DIM_LINE + r" ro-mount: failed:", count=2,
+                            timeout=BOOT_TIMEOUT, log_name="b3-missing-ro"))
+
+
+def retries(failed):
+    """Each failure line announces the next attempt; none may be lost."""
+    nums = []
+    for l in failed:
+        m = re.search(r"; retry (\d+) in \d+(\.\d+)? s$", l)
+        assert m, "failure line without '; retry N in S s': " + l
+        nums.append(int(m.group(1)))
+    assert nums == list(range(1, len(nums) + 1)), "retry numbers %s: console lines lost?" % nums
 
 
 # ------------------------------------------------------------------ (a) boots
@@ -132,26 +169,22 @@ def test_rw_image_persists_across_reboots(blades, b1_boot, token):
 
 # ------------------------------------------------------------------ (d) failures retry, never panic
 
-def test_unknown_mac_gets_no_lease_and_dhcp_retries(blades):
-    boot = blades.boot("bx", UNKNOWN_MAC, append=APPEND, until=DIM_LINE + r" dhcp: failed:",
-                       count=2, timeout=BOOT_TIMEOUT, log_name="unknown-mac")
-    failed = boot.lines(DIM_LINE + r" dhcp: failed:")
+def test_unknown_mac_gets_no_lease_and_dhcp_retries(failing_boots):
+    boot = failing_boots[0]
     assert boot.matched, "expected two 'dhcp: failed:' lines in %d s (log %s); console ends:\n%s" % (
         BOOT_TIMEOUT, boot.log_path, boot.excerpt())
-    assert all(re.search(r"retry \d+ in \d+(\.\d+)? s", l) for l in failed), failed
+    retries(boot.lines(DIM_LINE + r" dhcp: failed:"))
     assert boot.returncode is None, "QEMU exited: PID 1 must keep retrying"
     no_panic(boot)
     assert not boot.lines(DIM_LINE + r" ro-mount:"), "got past DHCP without a lease?"
 
 
-def test_missing_ro_export_is_named_and_retried(blades):
-    mac = BLADES["b3"][0]
-    boot = blades.boot("b3", mac, append=APPEND, until=DIM_LINE + r" ro-mount: failed:",
-                       count=2, timeout=BOOT_TIMEOUT, log_name="b3-missing-ro")
+def test_missing_ro_export_is_named_and_retried(failing_boots):
+    boot = failing_boots[1]
     assert boot.matched, "expected two 'ro-mount: failed:' lines in %d s (log %s); console ends:\n%s" % (
         BOOT_TIMEOUT, boot.log_path, boot.excerpt())
     failed = boot.lines(DIM_LINE + r" ro-mount: failed:")
     assert all(B3_MISSING_RO in l for l in failed), "the failure must name %s: %s" % (B3_MISSING_RO, failed)
-    assert all(re.search(r"retry \d+ in \d+(\.\d+)? s", l) for l in failed), failed
+    retries(failed)
     assert boot.returncode is None, "QEMU exited: PID 1 must keep retrying"
     no_panic(boot)
