@@ -118,7 +118,7 @@ SERVER_ALIASES := dhcp image buildzimage nfs bctool bcadmin sync_master sync_ser
 
 HOST_LINUXRC_OBJS := $(patsubst %.c,$(HO)/%.o,$(LINUXRC_LIB_SRCS))
 HOST_SERVER_OBJS := $(patsubst %.c,$(HO)/%.o,$(SERVER_LIB_SRCS))
-HEADERS := $(wildcard linuxrc/*.h server/*.h)
+HEADERS := $(wildcard linuxrc/*.h server/*.h tests/unit/*.h)
 
 $(HO)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -157,8 +157,9 @@ static int step_modules(struct boot *b, char *why, size_t size)
 		log_warn(STEP_MODULES, "%s: %s", DIM_INITRAMFS_MODULES, strerror(-n));
 		return 0;
 	}
-	log_info(STEP_MODULES, "%u loaded, %u present, %u failed%s%s", res.loaded, res.present,
-		 res.failed, res.failed ? ": " : "", res.failures);
+	log_info(STEP_MODULES, "%u loaded, %u present, %u for absent hardware, %u failed%s%s",
+		 res.loaded, res.present, res.nodev, res.failed, res.failed ? ": " : "",
+		 res.failures);
 	return 0;
 }
 

@@ -91,12 +91,12 @@ int modules_load(const char *list, const char *dir, struct modules_result *res)
 				  (unsigned long long)(log_now_ms() - t0));
 		} else if (rc == EEXIST) {
 			res->present++;
+		} else if (rc == ENODEV) {
+			/* A driver for hardware this blade lacks (one initramfs, many NICs): normal. */
+			res->nodev++;
+			log_debug(STEP_MODULES, "%s: %s", name, strerror(rc));
 		} else {
-			/* ENODEV: a driver for hardware this blade lacks; normal. */
-			if (rc == ENODEV)
-				log_debug(STEP_MODULES, "%s: %s", name, strerror(rc));
-			else
-				log_warn(STEP_MODULES, "%s: %s", name, strerror(rc));
+			log_warn(STEP_MODULES, "%s: %s", name, strerror(rc));
 			note_failure(res, name, rc);
 		}
 	}

@@ -7,6 +7,7 @@
 struct modules_result {
 	unsigned loaded;	/* newly loaded */
 	unsigned present;	/* already there (built in or loaded) */
+	unsigned nodev;		/* drivers for hardware this blade lacks (ENODEV) */
 	unsigned failed;
 	char failures[256];	/* "ibmveth.ko: No such device, ..." */
 };

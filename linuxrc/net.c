@@ -18,10 +18,11 @@
 
 static int read_sys(const char *iface, const char *attr, char *buf, size_t size)
 {
-	char path[128];
+	char path[384];
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", iface, attr);
+	if (snprintf(path, sizeof(path), "/sys/class/net/%s/%s", iface, attr) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
 	n = util_read(path, buf, size);
 	if (n < 0)
 		return (int)n;
