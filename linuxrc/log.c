@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,8 +55,9 @@ uint64_t log_now_ms(void)
 
 static int read_console_level(void)
 {
-	char buf[32];
-	int fd, n, level;
+	char buf[32], *end;
+	int fd, n;
+	long level;
 
 	fd = open("/proc/sys/kernel/printk", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -65,9 +67,10 @@ static int read_console_level(void)
 	if (n <= 0)
 		return 8;
 	buf[n] = '\0';
-	if (sscanf(buf, "%d", &level) != 1)
+	level = strtol(buf, &end, 10);
+	if (end == buf || level < 0 || level > 15)
 		return 8;
-	return level;
+	return (int)level;
 }
 
 void log_open(void)
