@@ -20,10 +20,16 @@ tb_check() {
 	[ -n "${O:-}" ] && [ "${O#/}" != "$O" ] || tb_die "set O to the absolute build directory (make does)"
 	[ "$(id -u)" = 0 ] || tb_die "needs root: network namespaces, taps and the image server's daemons"
 	local t
-	for t in qemu-system-ppc64 dhcpd ganesha.nfsd rpcbind mke2fs ip; do
+	case $TB_ARCH in
+	ppc64le) TB_QEMU_BIN=qemu-system-ppc64 ;;
+	x86_64) TB_QEMU_BIN=qemu-system-x86_64 ;;
+	*) tb_die "unknown blade architecture $TB_ARCH" ;;
+	esac
+	for t in "$TB_QEMU_BIN" dhcpd ganesha.nfsd rpcbind mke2fs ip; do
 		command -v "$t" >/dev/null || [ -x "/usr/sbin/$t" ] || tb_die "$t is missing: run tests/deps.sh demo"
 	done
 	[ -x "$O/bin/dim" ] || tb_die "$O/bin/dim is missing: run make O=$O"
+	[ -x "$O/$TB_ARCH/linuxrc" ] || tb_die "$O/$TB_ARCH/linuxrc is missing: run make O=$O ARCH=$TB_ARCH"
 }
 
 # tb_fetch: sets KERNEL, MODULES, KVERSION, BUSYBOX (Debian's, unpacked).
@@ -101,7 +107,8 @@ tb_boot() {
 	) &
 	reader=$!
 	timeout --foreground "$timeout" "$TB_QEMU/blade" "$TB_SERVER_STATE" "$name" \
-		--mac "$mac" --kernel "$kernel" --initrd "$initrd" --append "$append" >"$fifo" 2>&1 &
+		--arch "$TB_ARCH" --mac "$mac" --kernel "$kernel" --initrd "$initrd" --append "$append" \
+		>"$fifo" 2>&1 &
 	TB_BLADE_PID=$!
 	wait "$TB_BLADE_PID" || rc=$?
 	TB_BLADE_PID=""

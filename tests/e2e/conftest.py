@@ -7,7 +7,8 @@ Run as root:  O=<absolute build dir> /usr/bin/python3 -m pytest -q tests/e2e
 (`make test-e2e` does that).  Console logs of every boot land in $O/e2e/logs.
 
 DIM_E2E_INITRD=PATH boots that initramfs instead of one `dim buildzimage`
-builds (for debugging the tests themselves).
+builds (for debugging the tests themselves).  DIM_E2E_ARCH=x86_64 boots PC
+blades (Debian's amd64 kernel, x86_64 master) instead of PowerPC ones.
 """
 
 import os
@@ -21,7 +22,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 import helpers  # noqa: E402
 
-ARCH = "ppc64le"
+ARCH = os.environ.get("DIM_E2E_ARCH", "ppc64le")
+QEMU_BIN = {"ppc64le": "qemu-system-ppc64", "x86_64": "qemu-system-x86_64"}
 SERVER = "10.77.0.1"
 
 # name, MAC, fixed address, mode.  b3's root-path names an export that does
@@ -45,7 +47,8 @@ def build_dir():
     o = os.environ.get("O")
     _need(o and os.path.isabs(o), "set O to the absolute build directory (make test-e2e does)")
     _need(os.geteuid() == 0, "the end-to-end tests need root (namespaces, taps, daemons)")
-    for tool in ("qemu-system-ppc64", "dhcpd", "ganesha.nfsd", "rpcbind", "mke2fs", "ip"):
+    _need(ARCH in QEMU_BIN, "DIM_E2E_ARCH must be ppc64le or x86_64")
+    for tool in (QEMU_BIN[ARCH], "dhcpd", "ganesha.nfsd", "rpcbind", "mke2fs", "ip"):
         _need(shutil.which(tool) or os.path.exists("/usr/sbin/" + tool),
               "%s is missing: run tests/deps.sh check" % tool)
     return o
