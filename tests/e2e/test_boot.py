@@ -59,8 +59,8 @@ def two_at_once(first, second):
 @pytest.fixture(scope="module")
 def good_boots(blades, token):
     return two_at_once(
-        lambda: boot_master(blades, "b1", "rotest,persist-write:" + token, "b1-first"),
-        lambda: boot_master(blades, "b2", "rotest", "b2"))
+        lambda: boot_master(blades, "b1", "rotest,owners,persist-write:" + token, "b1-first"),
+        lambda: boot_master(blades, "b2", "rotest,owners", "b2"))
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +151,19 @@ def test_overlay_mode_ro_tree_is_read_only(b2_boot):
     usr, ro = rotest(b2_boot)
     assert ro.startswith("fail"), "/run/dim/ro must not be writable, yet: " + ro
     assert usr == "ok", "overlay mode: writes to /usr go to the upper layer, yet: " + usr
+
+
+@pytest.mark.parametrize("which", ["b1_boot", "b2_boot"])
+def test_nfs_owners_are_numeric(request, which):
+    """NFSv4 must hand blades the server's numeric owners, not nobody
+    (4294967294): an unmodified distribution's mount units fail otherwise."""
+    boot = request.getfixturevalue(which)
+    reached_init(boot)
+    m = re.search(r"^DIM-OWNERS ro-etc=(\S+) ro-user=(\S+) usr=(\S+)$", boot.text, re.M)
+    assert m, "no DIM-OWNERS line (log %s)" % boot.log_path
+    assert m.group(1) == "0:0", "RO tree /etc owned by %s" % m.group(1)
+    assert m.group(2) == "1000:1000", "RO tree user file owned by %s" % m.group(2)
+    assert m.group(3) == "0:0", "/usr owned by %s" % m.group(3)
 
 
 # ------------------------------------------------------------------ (c) persistence
