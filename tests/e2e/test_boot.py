@@ -7,13 +7,14 @@ image over NFS, assembles the root and execs the test master's /sbin/init
 (tests/master/init), which prints DIM-* lines and powers off.
 """
 
+import os
 import re
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import B3_MISSING_RO, BLADES, UNKNOWN_MAC
+from conftest import B3_MISSING_RO, BLADES, SERVER, UNKNOWN_MAC
 from helpers import DIM_LINE, TIMELINE_STEPS
 
 BOOT_TIMEOUT = 120      # seconds; TCG emulation, so generous
@@ -74,15 +75,30 @@ def b2_boot(good_boots):
 
 
 @pytest.fixture(scope="module")
-def failing_boots(blades):
-    """An unknown MAC (no lease) and b3 (its RO export does not exist),
-    each until its step has failed twice."""
-    return two_at_once(
+def failing_boots(blades, image_server):
+    """An unknown MAC (no lease) beside, one after the other, b3 (its RO
+    export does not exist) and b2 told on the command line to take b1's RW
+    directory (exported to b1's address only); each until its step failed."""
+    def b3():
+        return blades.boot("b3", BLADES["b3"][0], append=APPEND,
+                           until=DIM_LINE + r" ro-mount: failed:", count=2,
+                           timeout=BOOT_TIMEOUT, log_name="b3-missing-ro")
+
+    def b2_steals():
+        rw = "%s:%s" % (SERVER, b1_rw_dir(image_server))
+        return blades.boot("b2", BLADES["b2"][0], append="%s dim.rw=%s" % (APPEND, rw),
+                           until=DIM_LINE + r" rw-mount: failed:", count=1,
+                           timeout=BOOT_TIMEOUT, log_name="b2-takes-b1-rw")
+
+    unknown, (missing, steal) = two_at_once(
         lambda: blades.boot("bx", UNKNOWN_MAC, append=APPEND, until=DIM_LINE + r" dhcp: failed:",
                             count=2, timeout=BOOT_TIMEOUT, log_name="unknown-mac"),
-        lambda: blades.boot("b3", BLADES["b3"][0], append=APPEND,
-                            until=DIM_LINE + r" ro-mount: failed:", count=2,
-                            timeout=BOOT_TIMEOUT, log_name="b3-missing-ro"))
+        lambda: (b3(), b2_steals()))
+    return unknown, missing, steal
+
+
+def b1_rw_dir(server):
+    return os.path.join(os.path.realpath(server.root), "images", "master", "blades", "b1")
 
 
 def retries(failed):
@@ -200,4 +216,17 @@ def test_missing_ro_export_is_named_and_retried(failing_boots):
     assert all(B3_MISSING_RO in l for l in failed), "the failure must name %s: %s" % (B3_MISSING_RO, failed)
     retries(failed)
     assert boot.returncode is None, "QEMU exited: PID 1 must keep retrying"
+    no_panic(boot)
+
+
+def test_rw_export_is_only_for_its_blade(failing_boots, image_server):
+    """b1's RW directory is exported to b1's address only: b2 asking for it
+    (dim.rw= on its command line) is refused, the linuxrc says so and retries."""
+    boot = failing_boots[2]
+    assert boot.matched, "b2 was not refused b1's RW directory in %d s (log %s); console ends:\n%s" % (
+        BOOT_TIMEOUT, boot.log_path, boot.excerpt())
+    failed = boot.lines(DIM_LINE + r" rw-mount: failed:")
+    assert b1_rw_dir(image_server) in failed[0], "the failure must name b1's RW directory: %s" % failed
+    retries(failed)
+    assert not boot.lines(r"^DIM-MARKER"), "b2 booted on b1's RW image"
     no_panic(boot)
