@@ -22,10 +22,10 @@ APPEND = "quiet"
 MARKER_RE = re.compile(r"^DIM-MARKER host=(\S+) addr=(\S+) mode=(\S+) root=(\S+)", re.M)
 
 
-def boot_master(blades, name, dimtest, log_name):
+def boot_master(blades, name, dimtest, log_name, extra=""):
     """Boot NAME into the master's init, run DIMTEST, wait for the power-off."""
     mac = BLADES[name][0]
-    return blades.boot(name, mac, append="%s dimtest=%s" % (APPEND, dimtest),
+    return blades.boot(name, mac, append="%s %s dimtest=%s" % (APPEND, extra, dimtest),
                        until=r"^DIM-DONE", timeout=BOOT_TIMEOUT, wait_exit=True,
                        log_name=log_name)
 
@@ -61,7 +61,15 @@ def two_at_once(first, second):
 def good_boots(blades, token):
     return two_at_once(
         lambda: boot_master(blades, "b1", "rotest,owners,persist-write:" + token, "b1-first"),
-        lambda: boot_master(blades, "b2", "rotest,owners", "b2"))
+        lambda: boot_master(blades, "b2", "rotest,owners,persist-write:" + token[::-1], "b2-first"))
+
+
+@pytest.fixture(scope="module")
+def second_boots(blades, good_boots):
+    """Both blades again: b1 over NFSv3 (dim.nfs=3), b2 as before."""
+    return two_at_once(
+        lambda: boot_master(blades, "b1", "persist-read", "b1-second", extra="dim.nfs=3"),
+        lambda: boot_master(blades, "b2", "persist-read", "b2-second"))
 
 
 @pytest.fixture(scope="module")
@@ -184,16 +192,30 @@ def test_nfs_owners_are_numeric(request, which):
 
 # ------------------------------------------------------------------ (c) persistence
 
-def test_rw_image_persists_across_reboots(blades, b1_boot, token):
-    reached_init(b1_boot)
-    assert b1_boot.lines(r"^DIM-PERSIST-WROTE %s$" % token), \
-        "first boot did not write the token (log %s)" % b1_boot.log_path
-    assert b1_boot.returncode == 0, "first boot did not power off cleanly (QEMU rc %s)" % b1_boot.returncode
-    again = boot_master(blades, "b1", "persist-read", "b1-second")
+@pytest.mark.parametrize("index,name", [(0, "b1"), (1, "b2")])
+def test_rw_image_persists_across_reboots(good_boots, second_boots, token, index, name):
+    """A file written in the RW tree is there after a reboot: in bind mode in
+    the image itself, in overlay mode in the image's upper layer (which needs
+    the RO tree readable by the blade's root: /root is 0700)."""
+    first, again = good_boots[index], second_boots[index]
+    want = token if name == "b1" else token[::-1]
+    reached_init(first)
+    assert first.lines(r"^DIM-PERSIST-WROTE %s$" % want), \
+        "first boot did not write the token (log %s)" % first.log_path
+    assert first.returncode == 0, "first boot did not power off cleanly (QEMU rc %s)" % first.returncode
     reached_init(again)
     got = again.lines(r"^DIM-PERSIST-READ ")
     assert got, "no DIM-PERSIST-READ line (log %s)" % again.log_path
-    assert got[-1] == "DIM-PERSIST-READ " + token
+    assert got[-1] == "DIM-PERSIST-READ " + want
+
+
+def test_nfs_v3_on_request(second_boots):
+    """dim.nfs=3 on the command line overrides DHCP and the default (4.1)."""
+    boot = second_boots[0]
+    reached_init(boot)
+    assert boot.lines(DIM_LINE + r" ro-mount: .* \(NFS 3, read-only\)$"), boot.lines("ro-mount")
+    assert boot.lines(DIM_LINE + r" rw-mount: .* \(NFS 3\);"), boot.lines("rw-mount")
+    assert marker(boot)["host"] == "b1"
 
 
 # ------------------------------------------------------------------ (d) failures retry, never panic
