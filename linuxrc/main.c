@@ -420,11 +420,27 @@ static int check_init(struct boot *b, char *why, size_t size)
 
 static struct mount_plan plan;
 
+/* Apply the plan; on failure name the operation, undo what was done. */
+static int apply_plan(char *why, size_t size)
+{
+	char op[700];
+	unsigned done;
+	int rc;
+
+	rc = plan_apply(&plan, &done);
+	if (rc < 0) {
+		plan_describe(&plan.op[done], op, sizeof(op));
+		snprintf(why, size, "%s: %s", op, strerror(-rc));
+		plan_undo(&plan, done);
+	}
+	return rc;
+}
+
 static int step_root(struct boot *b, char *why, size_t size)
 {
 	const char *mode = config_get(&b->cfg, CFG_MODE);
 	char dirs[256] = "", skipped[256] = "", op[700];
-	unsigned done, i;
+	unsigned i;
 	int rc;
 
 	memset(&plan, 0, sizeof(plan));
@@ -442,13 +458,9 @@ static int step_root(struct boot *b, char *why, size_t size)
 	for (i = 0; i < plan.n; i++)
 		if (plan_describe(&plan.op[i], op, sizeof(op)) > 0)
 			log_debug(STEP_ROOT, "%s", op);
-	rc = plan_apply(&plan, &done);
-	if (rc < 0) {
-		plan_describe(&plan.op[done], op, sizeof(op));
-		snprintf(why, size, "%s: %s", op, strerror(-rc));
-		plan_undo(&plan, done);
+	rc = apply_plan(why, size);
+	if (rc < 0)
 		return rc;
-	}
 	rc = check_init(b, why, size);
 	if (rc < 0) {
 		plan_undo(&plan, plan.n);
@@ -480,22 +492,19 @@ static void write_boot_conf(struct boot *b)
 
 static int step_switch(struct boot *b, char *why, size_t size)
 {
-	char op[700];
 	const char *what = "";
-	unsigned done;
 	int rc;
 
 	write_boot_conf(b);
 	memset(&plan, 0, sizeof(plan));
 	rc = root_plan_moves(&plan, NEWROOT);
-	if (rc == 0)
-		rc = plan_apply(&plan, &done);
 	if (rc < 0) {
-		plan_describe(&plan.op[done], op, sizeof(op));
-		snprintf(why, size, "%s: %s", op, strerror(-rc));
-		plan_undo(&plan, done);
+		snprintf(why, size, "plan the moves into the new root: %s", strerror(-rc));
 		return rc;
 	}
+	rc = apply_plan(why, size);
+	if (rc < 0)
+		return rc;
 	log_close();	/* /dev moved: reopen below, inside the new root */
 	rc = switch_root(NEWROOT, &what);
 	log_open();

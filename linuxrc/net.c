@@ -75,6 +75,18 @@ int net_find_iface(const char *want, const char *bootif, char *name, size_t size
 	return rc;
 }
 
+/* A socket for interface ioctls, and ifr naming the interface. */
+static int ifreq_socket(const char *name, struct ifreq *ifr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+	return fd;
+}
+
 int net_link_up(const char *name, uint32_t timeout_ms, uint32_t *waited_ms)
 {
 	struct ifreq ifr;
@@ -82,11 +94,10 @@ int net_link_up(const char *name, uint32_t timeout_ms, uint32_t *waited_ms)
 	uint32_t waited = 0;
 	int fd, rc = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	*waited_ms = 0;
+	fd = ifreq_socket(name, &ifr);
 	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		return fd;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
 		rc = -errno;
 		goto out;
@@ -122,11 +133,9 @@ int net_hwaddr(const char *name, uint8_t mac[6], int *ifindex)
 	struct ifreq ifr;
 	int fd, rc = 0;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	fd = ifreq_socket(name, &ifr);
 	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		return fd;
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
 		rc = -errno;
 		goto out;
