@@ -106,24 +106,40 @@ SAN_FLAGS :=
 HO := $(O)/host
 endif
 
-PKG_LIBS := zlib
+PKG_LIBS := zlib libxml-2.0 sqlite3 libnfs
 HOST_CFLAGS := $(CFLAGS) $(COMMON_CFLAGS) $(SAN_FLAGS) -Ilinuxrc -Iserver \
 	$(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null) -DDIM_ARCH='"host"'
-HOST_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lz)
+HOST_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lz -lxml2 -lsqlite3 -lnfs)
 HOST_LDFLAGS := $(SAN_FLAGS)
 
 SERVER_SRCS := $(sort $(wildcard server/*.c))
 SERVER_LIB_SRCS := $(filter-out server/dim.c,$(SERVER_SRCS))
 SERVER_ALIASES := dhcp image buildzimage nfs bctool bcadmin sync_master sync_server sync_image
 
+# The cluster schema is compiled into dim, so a definition is always checked
+# against the schema of the binary that reads it.
+SCHEMA := $(wildcard config/dim-cluster.rng)
+
 HOST_LINUXRC_OBJS := $(patsubst %.c,$(HO)/%.o,$(LINUXRC_LIB_SRCS))
-HOST_SERVER_OBJS := $(patsubst %.c,$(HO)/%.o,$(SERVER_LIB_SRCS))
+HOST_SERVER_OBJS := $(patsubst %.c,$(HO)/%.o,$(SERVER_LIB_SRCS)) \
+	$(if $(SCHEMA),$(HO)/gen/schema.o)
 HEADERS := $(wildcard linuxrc/*.h server/*.h tests/unit/*.h)
 
 $(HO)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(vecho) HOSTCC "$@"
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -c -o $@ $<
+
+# const char dim_schema_rng[] = { bytes..., 0 };
+%/gen/schema.c: $(SCHEMA)
+	@mkdir -p $(dir $@)
+	$(vecho) GEN "$@"
+	$(Q){ echo '/* generated from $< */'; echo 'const char dim_schema_rng[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0 };'; } >$@.tmp && mv $@.tmp $@
+
+$(HO)/gen/schema.o: $(HO)/gen/schema.c
+	$(vecho) HOSTCC "$@"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(HO)/liblinuxrc.a: $(HOST_LINUXRC_OBJS)
 	$(vecho) AR "$@"
@@ -156,6 +172,7 @@ FUZZ_CC ?= clang
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(O)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ilinuxrc -Iserver -DDIM_ARCH='"fuzz"' \
+	$(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_LIB_SRCS := $(LINUXRC_LIB_SRCS) $(SERVER_LIB_SRCS)
 
@@ -164,7 +181,11 @@ $(O)/fuzz/obj/%.o: %.c $(HEADERS)
 	$(vecho) FUZZCC "$@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(O)/fuzz/libfuzzlib.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS))
+$(O)/fuzz/obj/gen/schema.o: $(O)/fuzz/gen/schema.c
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(O)/fuzz/libfuzzlib.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS)) \
+	$(if $(SCHEMA),$(O)/fuzz/obj/gen/schema.o)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(O)/fuzz/libfuzzlib.a
@@ -172,6 +193,8 @@ $(O)/fuzz/%: $(O)/fuzz/obj/tests/fuzz/%.o $(O)/fuzz/libfuzzlib.a
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(HOST_LDLIBS)
 
 # ---------------------------------------------------------------- top-level targets
+
+.SECONDARY:
 
 .PHONY: all linuxrc server deps deps-check deps-demo unit test-unit fuzz fuzz-build \
 	fuzz-smoke e2e test-e2e check demo bench install clean

@@ -13,10 +13,11 @@ set -euo pipefail
 group=${1:-check}
 
 build=(make gcc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu musl-tools
-	musl-dev:ppc64el pkg-config zlib1g-dev libcmocka-dev)
+	musl-dev:ppc64el pkg-config zlib1g-dev libcmocka-dev libxml2-dev libsqlite3-dev libnfs-dev)
 # Everything the tests start for real: daemons, QEMU, tools to make images.
-run=(iproute2 qemu-system-ppc qemu-system-data isc-dhcp-server nfs-ganesha nfs-ganesha-vfs
-	rpcbind e2fsprogs busybox-static cpio kmod procps util-linux)
+run=(iproute2 qemu-system-ppc qemu-system-data isc-dhcp-server kea-dhcp4-server dnsmasq-base
+	nfs-ganesha nfs-ganesha-vfs nfs-kernel-server rpcbind e2fsprogs busybox-static cpio kmod procps
+	util-linux libxml2-utils sqlite3)
 check=("${build[@]}" "${run[@]}" clang libclang-rt-14-dev python3 python3-pytest)
 demo=("${build[@]}" "${run[@]}")
 
