@@ -15,6 +15,9 @@ struct dim_cmd {
 };
 
 extern const struct dim_cmd cmd_buildzimage;
+extern const struct dim_cmd cmd_dhcp;
+extern const struct dim_cmd cmd_list;
+extern const struct dim_cmd cmd_nfs;
 
 /* Print "dim NAME: message" to stderr; returns 1, the usual failure status. */
 __attribute__((format(printf, 2, 3)))

@@ -12,9 +12,7 @@
 #define DIM_VERSION "0.1"
 
 static const char *const planned[][2] = {
-	{ "dhcp", "keep each image server's DHCP configuration" },
 	{ "image", "create an image on its image servers" },
-	{ "nfs", "export the RO tree and each blade's RW image" },
 	{ "bctool", "per-blade power and inventory through the management module" },
 	{ "bcadmin", "chassis-wide power and inventory" },
 	{ "sync_master", "pull changes from the master blade" },
@@ -24,6 +22,9 @@ static const char *const planned[][2] = {
 
 static const struct dim_cmd *const commands[] = {
 	&cmd_buildzimage,
+	&cmd_dhcp,
+	&cmd_list,
+	&cmd_nfs,
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
