@@ -564,14 +564,14 @@ static int query_int(struct dim_state *st, const char *sql, int64_t *v, struct d
 
 	code = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
 	if (code != SQLITE_OK)
-		return db_error(st, code, "reading the schema", err);
+		return db_error(st, code, "open", err);
 	code = sqlite3_step(s);
 	if (code == SQLITE_ROW)
 		*v = sqlite3_column_int64(s, 0);
 	else
 		*v = 0;
 	if (code != SQLITE_ROW && code != SQLITE_DONE) {
-		int rc = db_error(st, code, "reading the schema", err);
+		int rc = db_error(st, code, "open", err);
 
 		sqlite3_finalize(s);
 		return rc;
@@ -580,17 +580,30 @@ static int query_int(struct dim_state *st, const char *sql, int64_t *v, struct d
 	return 0;
 }
 
+/*
+ * What the file is, read in one snapshot: read one by one, a process could
+ * see the application_id from before another's schema setup and the
+ * user_version from after it.
+ */
 static int identify(struct dim_state *st, struct identity *id, struct dim_err *err)
 {
+	bool own = sqlite3_get_autocommit(st->db);
 	sqlite3_stmt *s = NULL;
 	const unsigned char *t;
 	int rc, code;
 
+	if (own) {
+		rc = db_exec(st, "BEGIN", "open", err);
+		if (rc)
+			return rc;
+	}
 	rc = query_int(st, "PRAGMA application_id", &id->app_id, err);
 	if (!rc)
 		rc = query_int(st, "PRAGMA user_version", &id->version, err);
 	if (!rc)
 		rc = query_int(st, "SELECT count(*) FROM sqlite_schema", &id->objects, err);
+	if (own)
+		sqlite3_exec(st->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 	if (rc)
 		return rc;
 	code = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s, NULL);
@@ -666,6 +679,12 @@ static int setup(struct dim_state *st, struct dim_err *err)
 	rc = db_exec(st, "BEGIN IMMEDIATE", "setting up the schema", err);
 	if (rc < 0)
 		goto out;
+	/* Again under SQLite's write lock: a program that is not dim may have been first. */
+	rc = identify(st, &id, err);
+	if (!rc) {
+		rc = judge(st, &id, err);
+		rc = rc < 0 ? rc : 0;
+	}
 	for (v = id.version; v < STATE_VERSION && !rc; v++)
 		rc = db_exec(st, migrations[v], "setting up the schema", err);
 	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d",
