@@ -12,6 +12,8 @@
  *   state_driver DB wait TIMEOUT WHAT   wait up to TIMEOUT ms for the lock, change a row
  *   state_driver DB get BLADE           print a blade's image (a reader)
  *   state_driver DB incr BLADE K        K read-modify-write transactions on one counter
+ *   state_driver DB assign BLADE IMAGE  one assignment
+ *   state_driver DB mac BLADE MAC       one MAC (xx:xx:xx:xx:xx:xx)
  *
  * Generation g: blade i has MAC 02:00:gg:gg:ii:ii and image "gen-g", and the
  * history has g + 1 lines.  Progress lines on stdout are flushed at once so
@@ -264,6 +266,31 @@ static int cmd_incr(struct dim_state *st, const char *blade, unsigned k)
 	return 0;
 }
 
+static int cmd_assign(struct dim_state *st, const char *blade, const char *image)
+{
+	int rc = state_begin(st, "state_driver assign", 10000, &err);
+
+	if (!rc)
+		rc = state_assign(st, blade, image, &err);
+	return rc ? rc : state_commit(st, &err);
+}
+
+static int cmd_mac(struct dim_state *st, const char *blade, const char *text)
+{
+	unsigned v[6], i;
+	uint8_t mac[6];
+	int rc;
+
+	if (sscanf(text, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return 2;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	rc = state_begin(st, "state_driver mac", 10000, &err);
+	if (!rc)
+		rc = state_set_mac(st, blade, mac, "manual", false, &err);
+	return rc ? rc : state_commit(st, &err);
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const readers[] = { "check", "get" };
@@ -298,6 +325,10 @@ int main(int argc, char **argv)
 		rc = cmd_get(st, argv[3]);
 	else if (!strcmp(cmd, "incr") && argc == 5)
 		rc = cmd_incr(st, argv[3], (unsigned)atoi(argv[4]));
+	else if (!strcmp(cmd, "assign") && argc == 5)
+		rc = cmd_assign(st, argv[3], argv[4]);
+	else if (!strcmp(cmd, "mac") && argc == 5)
+		rc = cmd_mac(st, argv[3], argv[4]);
 	else
 		rc = 2;
 	if (rc == 2) {

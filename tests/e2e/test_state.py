@@ -13,6 +13,7 @@ $O/e2e/state/kill9.log.
 """
 
 import collections
+import json
 import os
 import pwd
 import random
@@ -378,3 +379,38 @@ def test_full_disk_fails_the_commit_and_keeps_the_state(driver, procs, tmp_path)
     ns.run("rm", "-f", "%s/fill" % mnt)
     ok(drive(driver, db, "bump", n, prefix=ns.prefix))
     assert check(driver, db, n, prefix=ns.prefix) == 1
+
+
+# ---------------------------------------------------------------- with the real loader
+
+def test_dim_list_shows_the_state(driver, db):
+    """dim list over config/small.xml: assignments and MACs from the state, stale
+    entries a warning, a MAC the definition gives another blade an error."""
+    o = os.environ.get("O")
+    dim = os.path.join(o, "bin", "dim") if o else ""
+    if not os.access(dim, os.X_OK):
+        pytest.skip("dim is not built (make all)")
+    small = os.path.join(REPO, "config", "small.xml")
+
+    def dim_list(*args):
+        return subprocess.run([dim, "list", "-c", small, "--state", db, "--json"] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              timeout=60)
+
+    ok(drive(driver, db, "assign", "s01c1b01", "other"))
+    ok(drive(driver, db, "mac", "s02c1b03", "52:54:00:00:02:03"))
+    ok(drive(driver, db, "assign", "s09c1b01", "master"))
+    p = ok(dim_list("s01c1b01,s02c1b03"))
+    rows = {r["name"]: r for r in json.loads(p.stdout)}
+    assert rows["s01c1b01"]["image"] == "other"
+    assert rows["s01c1b01"]["mac"] == "52:54:00:00:01:01"     # the definition's
+    assert rows["s02c1b03"]["mac"] == "52:54:00:00:02:03"     # the state's
+    assert "image of s09c1b01 (no such blade)" in p.stderr
+    assert p.stderr.count("\n") == 1
+
+    ok(drive(driver, db, "mac", "s01c1b02", "52:54:00:00:01:01"))
+    p = dim_list()
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert "MAC 52:54:00:00:01:01 is recorded for s01c1b02, but %s gives it to s01c1b01" \
+        % small in p.stderr, p.stderr

@@ -821,6 +821,56 @@ static void test_apply_many_warnings(void **state)
 	free_cluster(c);
 }
 
+/* The same over the loader's model of config/small.xml (make runs tests from the top). */
+static void test_apply_small_xml(void **state)
+{
+	struct fixture *f = *state;
+	static const uint8_t s02c1b03[6] = { 0x52, 0x54, 0x00, 0x00, 0x02, 0x03 };
+	struct dim_state *st = open_rw(f);
+	const struct cl_blade *b1, *b7, *b8;
+	struct cluster *c = NULL;
+	unsigned other;
+
+	if (access("config/small.xml", R_OK) < 0) {
+		state_close(st);
+		skip();
+	}
+	assert_int_equal(cluster_load("config/small.xml", &c, &f->err), 0);
+	b1 = cluster_find_blade(c, "s01c1b01");
+	b7 = cluster_find_blade(c, "b7");
+	b8 = cluster_find_blade(c, "s02c1b04");
+	other = cluster_find_image(c, "other");
+	assert_non_null(b1);
+	assert_non_null(b7);
+	assert_non_null(b8);
+	assert_true(b8->absent);
+	assert_int_not_equal(other, CL_NONE);
+	assert_int_not_equal(b1->image, other);
+
+	begin(f, st);
+	assert_int_equal(state_assign(st, "s01c1b01", "other", &f->err), 0);
+	assert_int_equal(state_set_mac(st, "s02c1b03", s02c1b03, NULL, false, &f->err), 0);
+	assert_int_equal(state_set_mac(st, "s02c1b04", MAC2, NULL, false, &f->err), 0);
+	commit(f, st);
+	assert_int_equal(state_apply(st, c, &f->err), 1);
+	assert_msg(&f->err, "MAC of s02c1b04 (an empty bay)");
+	assert_int_equal(b1->image, other);
+	assert_true(b7->has_mac);
+	assert_memory_equal(b7->mac, s02c1b03, 6);
+	assert_false(b8->has_mac);
+	cluster_free(c);
+
+	/* s01c1b02 given s01c1b01's MAC from the definition. */
+	assert_int_equal(cluster_load("config/small.xml", &c, &f->err), 0);
+	begin(f, st);
+	assert_int_equal(state_set_mac(st, "s01c1b02", MAC1, NULL, false, &f->err), 0);
+	commit(f, st);
+	assert_int_equal(state_apply(st, c, &f->err), -EEXIST);
+	assert_msg(&f->err, "is recorded for s01c1b02, but config/small.xml gives it to s01c1b01");
+	cluster_free(c);
+	state_close(st);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -852,6 +902,7 @@ int main(void)
 		T(test_apply_inside_transaction),
 		T(test_apply_hand_edited_mac),
 		T(test_apply_many_warnings),
+		T(test_apply_small_xml),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
