@@ -38,6 +38,7 @@
 #include "fsutil.h"
 #include "schema.h"
 
+#define DIM_CLUSTER_NS	"urn:dim:cluster:1"
 #define DEF_MAX_BYTES	(64u << 20)	/* a definition is a few lines, or one <mac> per blade */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -1305,65 +1306,92 @@ static void strv_free(char **v, unsigned n)
 	free(v);
 }
 
-/* Whitespace-separated words, each checked; from an element's text or a default. */
-static int word_list(struct loader *L, const char *text, unsigned line, const char *what,
-		     bool (*ok)(const char *), const char *seps, char ***out, unsigned *n)
+/* The word lists of an <image>: what each word must be. */
+static const struct list_spec {
+	const char *elem;
+	bool (*ok)(const char *v);
+	const char *what;
+} list_specs[] = {
+	{ "shared", ok_dirname, "a first-level directory name" },
+	{ "keep-out", ok_glob, "an absolute path or pattern (*, ?, [])" },
+	{ "per-blade", ok_abspath, "an absolute path" },
+};
+
+static const struct list_spec *list_spec(const char *elem)
 {
-	char *copy_ = strdup(text), *save = NULL, *w, q[96];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(list_specs); i++)
+		if (!strcmp(list_specs[i].elem, elem))
+			return &list_specs[i];
+	return NULL;
+}
+
+/*
+ * Words separated by any of seps, each checked; copied to *out unless out is
+ * NULL (only checking).  Messages: "FILE:LINE: image IMAGE: LIST: ...".
+ */
+static int word_list(struct loader *L, const char *text, unsigned line, const char *image,
+		     const struct list_spec *ls, const char *seps, char ***out, unsigned *n)
+{
+	char *words = strdup(text), *save = NULL, *w, q[96];
 	char **v = NULL;
+	unsigned count = 0;
 	int rc = 0;
 
-	*out = NULL;
-	*n = 0;
-	if (!copy_)
+	if (out)
+		*out = NULL;
+	if (n)
+		*n = 0;
+	if (!words)
 		return dim_err_set(L->err, -ENOMEM, "out of memory");
-	for (w = strtok_r(copy_, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
+	for (w = strtok_r(words, seps, &save); w; w = strtok_r(NULL, seps, &save)) {
 		char **nv;
 
-		if (!ok(w)) {
-			rc = lerr(L, line, "%s: \"%s\" is not %s", what, quote(q, sizeof(q), w),
-				  ok == ok_dirname ? "a first-level directory name" :
-				  ok == ok_glob ? "an absolute path or pattern (*, ?, [])" :
-						  "an absolute path");
+		if (!ls->ok(w)) {
+			rc = lerr(L, line, "image %s: %s: \"%s\" is not %s", image, ls->elem,
+				  quote(q, sizeof(q), w), ls->what);
 			goto err_v;
 		}
-		nv = realloc(v, (*n + 1) * sizeof(*v));
+		if (!out)
+			continue;
+		nv = realloc(v, (count + 1) * sizeof(*v));
 		if (!nv)
 			goto err_nomem;
 		v = nv;
-		v[*n] = strdup(w);
-		if (!v[*n])
+		v[count] = strdup(w);
+		if (!v[count])
 			goto err_nomem;
-		(*n)++;
+		count++;
 	}
-	free(copy_);
-	*out = v;
+	free(words);
+	if (out) {
+		*out = v;
+		*n = count;
+	}
 	return 0;
 
 err_nomem:
 	rc = dim_err_set(L->err, -ENOMEM, "out of memory");
 err_v:
-	strv_free(v, *n);
-	*n = 0;
-	free(copy_);
+	strv_free(v, count);
+	free(words);
 	return rc;
 }
 
-static int image_list(struct loader *L, xmlNode *n, const char *elem, bool (*ok)(const char *),
-		      const char *def, char ***out, unsigned *count)
+/* The list element x of image (NULL: the default, a comma list), checked, copied if out. */
+static int image_list(struct loader *L, const xmlNode *x, unsigned line, const char *image,
+		      const struct list_spec *ls, const char *def, char ***out, unsigned *count)
 {
-	xmlNode *x = child(n, elem);
-	char what[96];
 	xmlChar *text;
 	int rc;
 
-	fieldf(what, sizeof(what), "image %s: %s", L->c->images[L->c->n_images].name, elem);
 	if (!x)
-		return word_list(L, def, line_of(n), what, ok, ",", out, count);
+		return word_list(L, def, line, image, ls, ",", out, count);
 	text = xmlNodeGetContent(x);
 	if (!text)
 		return dim_err_set(L->err, -ENOMEM, "out of memory");
-	rc = word_list(L, (const char *)text, line_of(x), what, ok, " \t\r\n", out, count);
+	rc = word_list(L, (const char *)text, line_of(x), image, ls, " \t\r\n", out, count);
 	xmlFree(text);
 	return rc;
 }
@@ -1414,14 +1442,16 @@ static int do_image(struct loader *L, xmlNode *n)
 		return lerr(L, img->line, "image %s: rw-size %s: an RW image needs at least 1M",
 			    name, quote(q, sizeof(q), size));
 	/* Count the image only once its lists are there, so cluster_free sees whole images. */
-	rc = image_list(L, n, "shared", ok_dirname, DIM_DEFAULT_RODIRS, &img->shared,
-			&img->n_shared);
+	rc = image_list(L, child(n, "shared"), img->line, name, list_spec("shared"),
+			DIM_DEFAULT_RODIRS, &img->shared, &img->n_shared);
 	if (rc < 0)
 		return rc;
-	rc = image_list(L, n, "keep-out", ok_glob, "", &img->keep_out, &img->n_keep_out);
+	rc = image_list(L, child(n, "keep-out"), img->line, name, list_spec("keep-out"), "",
+			&img->keep_out, &img->n_keep_out);
 	if (rc < 0)
 		goto err_lists;
-	rc = image_list(L, n, "per-blade", ok_abspath, "", &img->per_blade, &img->n_per_blade);
+	rc = image_list(L, child(n, "per-blade"), img->line, name, list_spec("per-blade"), "",
+			&img->per_blade, &img->n_per_blade);
 	if (rc < 0)
 		goto err_lists;
 	c->n_images++;
@@ -1529,7 +1559,7 @@ static int do_mac(struct loader *L, xmlNode *n)
 	if (mac[0] & 1)
 		return lerr(L, line_of(n), "blade %s: MAC %s is a multicast address", b->name, m);
 	if (!memcmp(mac, zero, 6))
-		return lerr(L, line_of(n), "blade %s: MAC %s is not a NIC's", b->name, m);
+		return lerr(L, line_of(n), "blade %s: MAC %s is no NIC's address", b->name, m);
 	memcpy(b->mac, mac, 6);
 	b->has_mac = true;
 	L->mac_line[b->index] = line_of(n);
@@ -1852,12 +1882,45 @@ static xmlRelaxNGPtr schema_get(struct dim_err *err)
 	return schema;
 }
 
-/* Name the attribute behind "failed to validate attributes", where the value checks can. */
+/* Elements of the format (those with attributes are in attr_specs too). */
+static bool known_element(const xmlNode *n)
+{
+	static const char *const bare[] = { "blades", "shared", "keep-out", "per-blade" };
+	size_t i;
+
+	if (!n->ns || strcmp((const char *)n->ns->href, DIM_CLUSTER_NS))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(bare); i++)
+		if (!strcmp(elem_name(n), bare[i]))
+			return true;
+	for (i = 0; i < ARRAY_SIZE(attr_specs); i++)
+		if (!strcmp(attr_specs[i].elem, elem_name(n)))
+			return true;
+	return false;
+}
+
+/*
+ * Name the attribute behind "failed to validate attributes", where the value
+ * checks can.  Only for elements of the format: of an unknown element,
+ * libxml2's "did not expect element" is the better message.
+ */
 static int diagnose_attrs(struct loader *L, const xmlNode *n)
 {
 	const xmlAttr *a;
 	size_t i;
 	int rc;
+
+	if (!known_element(n))
+		return 0;
+	if (list_spec(elem_name(n))) {
+		const char *image = n->parent ? attr_raw(n->parent, "name") : NULL;
+		char q[CL_NAME_MAX];
+
+		rc = image_list(L, n, line_of(n), quote(q, sizeof(q), image ? image : "?"),
+				list_spec(elem_name(n)), NULL, NULL, NULL);
+		if (rc < 0)
+			return rc;
+	}
 
 	for (a = n->properties; a; a = a->next) {
 		const char *name = (const char *)a->name;

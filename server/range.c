@@ -236,8 +236,10 @@ static int numset_parse(const struct tok *t, unsigned long lo, unsigned long hi,
 		if (!dash)
 			v->hi = v->lo;
 		if (v->hi < v->lo) {
+			unsigned long a = v->lo, b = v->hi;
+
 			ivset_free(set);
-			return dim_err_set(err, -EINVAL, "%lu-%lu runs backwards", v->lo, v->hi);
+			return dim_err_set(err, -EINVAL, "%lu-%lu runs backwards", a, b);
 		}
 		if (v->lo < lo || v->hi > hi) {
 			*bad = v->lo < lo ? v->lo : v->hi;
