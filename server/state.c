@@ -475,7 +475,8 @@ static int txn_begin(struct dim_state *st, const char *what, unsigned timeout_ms
 	 * locks (a checkpoint on close) or a program that is not dim.
 	 */
 	left = start + timeout_ms - now_ms();
-	sqlite3_busy_timeout(st->db, (int)((left > 0 ? left : 0) + 1000));
+	left = left < 0 ? 1000 : left > INT_MAX - 1000 ? INT_MAX : left + 1000;
+	sqlite3_busy_timeout(st->db, (int)left);
 	code = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	sqlite3_busy_timeout(st->db, OPEN_BUSY_MS);
 	if (code != SQLITE_OK) {

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """dim's state store (server/state.c) under real processes: two writers at
 once, readers during a write, many writers racing on one counter, kill -9
-at random moments of a large transaction, and a full disk (a tiny tmpfs in
-a private mount namespace).
+at random moments of a large transaction, a full disk (a tiny tmpfs in a
+private mount namespace), and dim list reading a state over config/small.xml.
 
 The processes are tests/e2e/state_driver.c, built here from the current
 server/state.c.  Run as root (the full-disk test mounts a tmpfs):

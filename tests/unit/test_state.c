@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -536,8 +537,10 @@ static void test_lock_names_holder(void **state)
 	/* b holds nothing: a's transaction goes on. */
 	assert_int_equal(state_assign(a, "s01c1b01", "master", &f->err), 0);
 	commit(f, a);
-	/* Free now: no wait at all is needed. */
+	/* Free now: no wait at all is needed; any timeout is taken. */
 	assert_int_equal(state_begin(b, "dim dhcp mac", 0, &f->err), 0);
+	state_rollback(b);
+	assert_int_equal(state_begin(b, "dim dhcp mac", UINT_MAX, &f->err), 0);
 	assert_int_equal(state_assign(b, "s01c1b01", "other", &f->err), 0);
 	commit(f, b);
 	state_close(a);
