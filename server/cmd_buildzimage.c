@@ -1,31 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dim buildzimage: the blades' boot image.  First form: the distribution's
+ * dim buildzimage: the blades' boot image, two routes.  The distribution's
  * kernel and an initramfs with the linuxrc as /init and the modules the boot
- * needs, for firmware or QEMU that loads kernel and initrd separately.
+ * needs, for firmware that loads kernel and initrd separately (and, with
+ * --ipxe, a script for PXE firmware that fetches both).  Or --zimage: a
+ * kernel built from kernel-config/ fragments with every driver built in and
+ * the initramfs linked in, one file firmware fetches by TFTP (zImage.of for
+ * SLOF, bzImage for PXE).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <glob.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "cpio.h"
+#include "fsutil.h"
 #include "initramfs.h"
+#include "kbuild.h"
 
 #define NAME "buildzimage"
 
 static const char usage[] =
 	"usage: dim buildzimage [options] -o OUTDIR\n"
+	"       dim buildzimage --zimage -a ARCH [options] -o OUTDIR\n"
 	"\n"
-	"Build a blade's boot image: the kernel, and an initramfs holding the linuxrc\n"
-	"as /init and the kernel modules the network boot needs.\n"
+	"Build a blade's boot image.  First form: the kernel, and an initramfs holding\n"
+	"the linuxrc as /init and the kernel modules the network boot needs.\n"
 	"\n"
 	"  -k, --kernel FILE      the kernel image to boot (vmlinux, vmlinuz, bzImage); copied to OUTDIR/kernel\n"
 	"  -m, --modules DIR      the kernel's module tree (.../lib/modules/VERSION)\n"
@@ -36,6 +45,10 @@ static const char usage[] =
 	"  -M, --module NAME      add a module (repeatable); it and its dependencies are loaded at boot\n"
 	"      --no-default-modules   only the -M modules\n"
 	"  -f, --file SRC:DST     add a file (repeatable)\n"
+	"      --ipxe             also write OUTDIR/boot.ipxe: an iPXE script that fetches OUTDIR's kernel and\n"
+	"                         initrd.img from where it came from and boots them (PXE firmware, x86_64)\n"
+	"      --append ARGS      the kernel command line in boot.ipxe (default: console=ttyS0 on x86_64,\n"
+	"                         console=hvc0 on ppc64le)\n"
 	"  -o, --output DIR       write DIR/kernel and DIR/initrd.img (created if missing; each file written atomically)\n"
 	"  -q, --quiet\n"
 	"  -h, --help\n"
@@ -46,9 +59,46 @@ static const char usage[] =
 	"Without -k only OUTDIR/initrd.img is written, and -a is needed.\n"
 	"The archive is reproducible: every time stamp is $SOURCE_DATE_EPOCH, or 0.\n"
 	"\n"
+	"Second form, --zimage (-z): build the kernel too, from the fragments\n"
+	"common.config and ARCH.config applied on top of allnoconfig, every driver built\n"
+	"in and the initramfs (-r, -b, -f as above; no module list: the linuxrc says\n"
+	"\"drivers built in\") linked in.  Writes OUTDIR/zImage.of (ppc64le: the Open\n"
+	"Firmware image SLOF fetches by TFTP) or OUTDIR/bzImage (x86_64).  A setting of\n"
+	"a fragment that does not read the same in the resulting .config (Kconfig drops\n"
+	"a symbol whose dependencies are off, silently) is an error naming it.  The\n"
+	"build directory is kept: a rebuild after changing only the initramfs relinks\n"
+	"in seconds, and one with nothing changed does nothing.\n"
+	"\n"
+	"      --kernel-source PATH   a kernel source tarball, unpacked once into the build directory, or a\n"
+	"                         source tree (default: the one /usr/src/linux-source-*.tar.xz, Debian's\n"
+	"                         linux-source package)\n"
+	"      --kernel-config DIR    the fragments (default: ../../kernel-config next to the dim binary's\n"
+	"                         directory, then ../share/dim/kernel-config)\n"
+	"      --kernel-build DIR     the kept build directory (default /var/cache/dim/kernel): src/ holds the\n"
+	"                         unpacked source, ARCH/ the objects, ARCH/dim-build.log the kernel's make output\n"
+	"  -j, --jobs N           parallel compile jobs (default: one per CPU)\n"
+	"\n"
 	"Exit status: 0 done, 1 failed (nothing written), 2 usage error.\n";
 
-enum { OPT_NO_DEFAULT = 256 };
+enum {
+	OPT_NO_DEFAULT = 256,
+	OPT_IPXE,
+	OPT_APPEND,
+	OPT_KSOURCE,
+	OPT_KCONFIG,
+	OPT_KBUILD,
+};
+
+#define DEFAULT_KERNEL_BUILD	"/var/cache/dim/kernel"
+#define DEFAULT_KERNEL_SOURCE	"/usr/src/linux-source-*.tar.xz"
+
+/* The console each architecture's blades have, for a command line dim writes. */
+static const struct {
+	const char *arch, *cmdline;
+} default_append[] = {
+	{ "ppc64le", "console=hvc0" },
+	{ "x86_64", "console=ttyS0" },
+};
 
 static const struct option options[] = {
 	{ "kernel", required_argument, NULL, 'k' },
@@ -59,6 +109,13 @@ static const struct option options[] = {
 	{ "module", required_argument, NULL, 'M' },
 	{ "no-default-modules", no_argument, NULL, OPT_NO_DEFAULT },
 	{ "file", required_argument, NULL, 'f' },
+	{ "ipxe", no_argument, NULL, OPT_IPXE },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "zimage", no_argument, NULL, 'z' },
+	{ "kernel-source", required_argument, NULL, OPT_KSOURCE },
+	{ "kernel-config", required_argument, NULL, OPT_KCONFIG },
+	{ "kernel-build", required_argument, NULL, OPT_KBUILD },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -68,6 +125,11 @@ static const struct option options[] = {
 struct args {
 	const char *kernel, *outdir, *arch;
 	int quiet;
+	int ipxe;
+	const char *append;
+	int zimage;
+	const char *ksource, *kconfig, *kbuild;
+	int jobs;
 	struct initramfs_spec spec;
 	const char **modules;
 	struct initramfs_file *files;
@@ -114,7 +176,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->spec.files = a->files;
 	optind = 1;
 	opterr = 0;	/* the messages below name the command */
-	while ((c = getopt_long(argc, argv, ":k:m:a:r:b:M:f:o:qh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:m:a:r:b:M:f:o:zj:qh", options, NULL)) != -1) {
 		switch (c) {
 		case 'k':
 			a->kernel = optarg;
@@ -144,6 +206,35 @@ static int parse_args(int argc, char **argv, struct args *a)
 				return usage_error("-f %s: SRC:DST with DST an absolute path", optarg);
 			a->spec.n_files++;
 			break;
+		case OPT_IPXE:
+			a->ipxe = 1;
+			break;
+		case OPT_APPEND:
+			a->append = optarg;
+			break;
+		case 'z':
+			a->zimage = 1;
+			break;
+		case OPT_KSOURCE:
+			a->ksource = optarg;
+			break;
+		case OPT_KCONFIG:
+			a->kconfig = optarg;
+			break;
+		case OPT_KBUILD:
+			a->kbuild = optarg;
+			break;
+		case 'j': {
+			char *end;
+			long n;
+
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 || n > 1024)
+				return usage_error("-j %s: a number of jobs, 1 to 1024", optarg);
+			a->jobs = (int)n;
+			break;
+		}
 		case 'o':
 			a->outdir = optarg;
 			break;
@@ -169,6 +260,29 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return usage_error("neither a kernel (-k) nor an architecture (-a)");
 	if (a->spec.n_modules && !a->spec.moddir)
 		return usage_error("-M needs the module tree (-m)");
+	if (a->zimage) {
+		if (a->kernel || a->spec.moddir || !a->spec.default_modules)
+			return usage_error("--zimage builds its own kernel with its drivers built in: "
+					   "no -k, -m, -M or --no-default-modules");
+		if (a->ipxe)
+			return usage_error("--ipxe is for the first form; PXE firmware boots the "
+					   "--zimage image itself");
+	} else if (a->ksource || a->kconfig || a->kbuild || a->jobs) {
+		return usage_error("--kernel-source, --kernel-config, --kernel-build and -j "
+				   "go with --zimage");
+	}
+	if (a->ipxe && !a->kernel)
+		return usage_error("--ipxe needs the kernel it boots (-k)");
+	if (a->append && !a->ipxe)
+		return usage_error("--append goes with --ipxe");
+	if (a->append) {
+		const unsigned char *p;
+
+		for (p = (const unsigned char *)a->append; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				return usage_error("--append: a control character would end the "
+						   "iPXE script's line");
+	}
 	return 0;
 }
 
@@ -207,43 +321,104 @@ static int kernel_arch(struct args *a)
 }
 
 /*
+ * A file that comes with dim, found from where the dim binary is: dir/REL/tail
+ * for each REL of where (the build tree first, then the installed layout).
+ */
+static int near_binary(const char *const where[2], const char *tail, char **path,
+		       char *tried[2])
+{
+	char exe[PATH_MAX], *dir;
+	ssize_t n;
+	size_t i;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	dir = dirname(exe);
+	for (i = 0; i < 2; i++) {
+		if (asprintf(&tried[i], "%s/%s/%s", dir, where[i], tail) < 0) {
+			tried[i] = NULL;
+			return -ENOMEM;
+		}
+		if (access(tried[i], R_OK) == 0) {
+			*path = tried[i];
+			tried[i] = NULL;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
  * The linuxrc built for arch: <bindir>/../ARCH/linuxrc in the build tree
  * (build/bin/dim, build/ppc64le/linuxrc), <bindir>/../lib/dim/ARCH/linuxrc
  * when installed.
  */
 static int default_linuxrc(const char *arch, char **path)
 {
-	static const char *const where[] = { "..", "../lib/dim" };
-	char exe[PATH_MAX], *dir, *tried[2] = { NULL, NULL };
-	ssize_t n;
-	size_t i;
-	int rc = 1;
+	static const char *const where[2] = { "..", "../lib/dim" };
+	char *tried[2] = { NULL, NULL }, *tail = NULL;
+	int rc;
 
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return cmd_error(NAME, "/proc/self/exe: %s (give the linuxrc with -r)",
-				 strerror(errno));
-	exe[n] = '\0';
-	dir = dirname(exe);
-	for (i = 0; i < 2; i++) {
-		if (asprintf(&tried[i], "%s/%s/%s/linuxrc", dir, where[i], arch) < 0) {
-			tried[i] = NULL;
-			rc = cmd_error(NAME, "out of memory");
-			goto out;
-		}
-		if (access(tried[i], R_OK) == 0) {
-			*path = tried[i];
-			tried[i] = NULL;
-			rc = 0;
-			goto out;
-		}
-	}
-	rc = cmd_error(NAME, "no linuxrc for %s in %s or %s (build it, or give one with -r)",
-		       arch, tried[0], tried[1]);
-out:
+	if (asprintf(&tail, "%s/linuxrc", arch) < 0)
+		return cmd_error(NAME, "out of memory");
+	rc = near_binary(where, tail, path, tried);
+	if (rc == -ENOENT)
+		rc = cmd_error(NAME, "no linuxrc for %s in %s or %s (build it, or give one with -r)",
+			       arch, tried[0], tried[1]);
+	else if (rc)
+		rc = cmd_error(NAME, "cannot find the linuxrc: %s (give it with -r)",
+			       strerror(-rc));
+	free(tail);
 	free(tried[0]);
 	free(tried[1]);
 	return rc;
+}
+
+/*
+ * The kernel configuration fragments: <bindir>/../../kernel-config in the
+ * source tree (build/bin/dim), <bindir>/../share/dim/kernel-config installed.
+ */
+static int default_kernel_config(char **path)
+{
+	static const char *const where[2] = { "../..", "../share/dim" };
+	char *tried[2] = { NULL, NULL };
+	int rc;
+
+	rc = near_binary(where, "kernel-config", path, tried);
+	if (rc == -ENOENT)
+		rc = cmd_error(NAME, "no kernel-config directory in %s or %s (give it with "
+			       "--kernel-config)", tried[0], tried[1]);
+	else if (rc)
+		rc = cmd_error(NAME, "cannot find kernel-config: %s (give it with "
+			       "--kernel-config)", strerror(-rc));
+	free(tried[0]);
+	free(tried[1]);
+	return rc;
+}
+
+/* Debian's linux-source-X.Y package: /usr/src/linux-source-X.Y.tar.xz, if there is exactly one. */
+static int default_kernel_source(char **path)
+{
+	glob_t g;
+	int rc;
+
+	rc = glob(DEFAULT_KERNEL_SOURCE, 0, NULL, &g);
+	if (rc == GLOB_NOMATCH)
+		return cmd_error(NAME, "no kernel source: no %s (apt-get install linux-source-6.1, "
+				 "or give one with --kernel-source)", DEFAULT_KERNEL_SOURCE);
+	if (rc)
+		return cmd_error(NAME, "%s: cannot list", DEFAULT_KERNEL_SOURCE);
+	if (g.gl_pathc != 1) {
+		rc = cmd_error(NAME, "%zu kernel sources match %s: choose one with --kernel-source",
+			       g.gl_pathc, DEFAULT_KERNEL_SOURCE);
+		globfree(&g);
+		return rc;
+	}
+	*path = strdup(g.gl_pathv[0]);
+	globfree(&g);
+	return *path ? 0 : cmd_error(NAME, "out of memory");
 }
 
 static double mib(uint64_t bytes)
@@ -279,12 +454,201 @@ static void summary(const struct args *a, const struct initramfs *ir,
 	       mib(out->cpio.raw_size));
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The last lines of the kernel's build log, where make says what failed. */
+static void log_tail(const char *path, unsigned lines)
+{
+	char *text, *p, *start;
+	unsigned n = 0;
+	size_t len;
+
+	if (read_file(path, &text, &len) || !len) {
+		if (len == 0)
+			free(text);
+		return;
+	}
+	start = text;
+	for (p = text + len - 1; p > text; p--)
+		if (*p == '\n' && p != text + len - 1 && ++n == lines) {
+			start = p + 1;
+			break;
+		}
+	fprintf(stderr, "---- the end of %s:\n%s%s----\n", path, start,
+		text[len - 1] == '\n' ? "" : "\n");
+	free(text);
+}
+
+static void progress(const struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void progress(const struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (a->quiet)
+		return;
+	fprintf(stderr, "dim " NAME ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void zimage_summary(const struct args *a, const struct initramfs *ir,
+			   const struct kbuild *kb, const char *ksource, int cpio_changed,
+			   const struct cpio_stats *cs, const char *image, uint64_t image_size,
+			   double total, double make_s)
+{
+	unsigned i;
+
+	printf("arch      %s\n", a->spec.arch);
+	printf("linuxrc   %s (%llu bytes)\n", a->spec.linuxrc,
+	       (unsigned long long)ir->linuxrc_size);
+	if (a->spec.busybox)
+		printf("busybox   %s (%llu bytes)\n", a->spec.busybox,
+		       (unsigned long long)ir->busybox_size);
+	printf("modules   none: the kernel has its drivers built in\n");
+	if (a->spec.n_files)
+		printf("files     %zu added\n", a->spec.n_files);
+	if (strcmp(ksource, kb->source))
+		printf("source    %s (from %s)\n", kb->source, ksource);
+	else
+		printf("source    %s\n", kb->source);
+	printf("config   ");
+	for (i = 0; i < kb->n_fragments; i++)
+		printf(" %s", kb->fragments[i]);
+	printf(": %zu settings, all in %s/.config\n", kb->want.n, kb->tree);
+	printf("initramfs %s (%llu bytes, %s)\n", kb->cpio, (unsigned long long)cs->raw_size,
+	       cpio_changed ? "new" : "unchanged");
+	printf("image     %s (%llu bytes, %.1f MiB)\n", image, (unsigned long long)image_size,
+	       mib(image_size));
+	printf("time      %.1f s (make %s %.1f s)\n", total, kb->a->target, make_s);
+}
+
+/* --zimage: the initramfs, then the kernel around it. */
+static int zimage_route(struct args *a, uint32_t mtime)
+{
+	struct timespec t0, tm;
+	struct initramfs ir;
+	struct kbuild kb;
+	struct cpio_stats cs;
+	char *ksource = NULL, *kconfig = NULL, *image = NULL;
+	uint64_t image_size = 0;
+	int rc, changed = 0, ran = 0;
+	double make_s;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	a->spec.builtin_drivers = 1;
+	rc = initramfs_build(&ir, &a->spec);
+	if (rc) {
+		rc = cmd_error(NAME, "%s", initramfs_error(&ir));
+		initramfs_free(&ir);
+		return rc;
+	}
+	rc = kbuild_init(&kb, a->arch, a->kbuild ? a->kbuild : DEFAULT_KERNEL_BUILD, a->jobs);
+	if (rc)
+		goto err_kb;
+	if (a->ksource) {
+		ksource = strdup(a->ksource);
+		if (!ksource) {
+			rc = cmd_error(NAME, "out of memory");
+			goto out;
+		}
+	} else {
+		rc = default_kernel_source(&ksource);
+		if (rc)
+			goto out;
+	}
+	if (a->kconfig) {
+		kconfig = strdup(a->kconfig);
+		if (!kconfig) {
+			rc = cmd_error(NAME, "out of memory");
+			goto out;
+		}
+	} else {
+		rc = default_kernel_config(&kconfig);
+		if (rc)
+			goto out;
+	}
+	rc = kbuild_fragments(&kb, kconfig);
+	if (rc)
+		goto err_kb;
+	if (kbuild_needs_unpack(&kb, ksource))
+		progress(a, "unpacking %s into %s/src (once)", ksource, kb.build);
+	rc = kbuild_source(&kb, ksource);
+	if (rc)
+		goto err_kb;
+	rc = initramfs_write_cpio(&ir, kb.cpio, mtime, &cs, &changed);
+	if (rc) {
+		rc = cmd_error(NAME, "%s", initramfs_error(&ir));
+		goto out;
+	}
+	rc = kbuild_configure(&kb, &ran);
+	if (rc)
+		goto err_kb;
+	progress(a, "%s: make %s in %s (-j%d; its output goes to %s)",
+		 ran ? "configured" : "configuration unchanged", kb.a->target, kb.tree, kb.jobs,
+		 kb.log);
+	clock_gettime(CLOCK_MONOTONIC, &tm);
+	rc = kbuild_make(&kb);
+	make_s = seconds_since(&tm);
+	if (rc) {
+		if (rc == -ECHILD)
+			log_tail(kb.log, 25);
+		goto err_kb;
+	}
+	rc = kbuild_install(&kb, a->outdir, &image, &image_size);
+	if (rc)
+		goto err_kb;
+	if (!a->quiet) {
+		for (i = 0; i < ir.notes.n; i++)
+			fprintf(stderr, "dim " NAME ": note: %s\n", ir.notes.v[i]);
+		zimage_summary(a, &ir, &kb, ksource, changed, &cs, image, image_size,
+			       seconds_since(&t0), make_s);
+	}
+	goto out;
+
+err_kb:
+	rc = cmd_error(NAME, "%s", kb.err.msg);
+	for (i = 0; i < kb.n_mismatch; i++) {
+		char line[1024];
+
+		kconfig_describe(&kb.mismatch[i], line, sizeof(line));
+		fprintf(stderr, "  %s\n", line);
+	}
+out:
+	free(image);
+	free(kconfig);
+	free(ksource);
+	kbuild_free(&kb);
+	initramfs_free(&ir);
+	return rc;
+}
+
+static const char *append_for(const char *arch)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(default_append) / sizeof(default_append[0]); i++)
+		if (!strcmp(default_append[i].arch, arch))
+			return default_append[i].cmdline;
+	return "";
+}
+
 static int buildzimage_run(int argc, char **argv)
 {
 	struct args a = { 0 };
 	struct initramfs ir;
 	struct initramfs_output out;
-	char *linuxrc = NULL;
+	char *linuxrc = NULL, *ipxe = NULL;
 	uint32_t mtime;
 	size_t i;
 	int rc;
@@ -311,6 +675,10 @@ static int buildzimage_run(int argc, char **argv)
 			goto out_args;
 		a.spec.linuxrc = linuxrc;
 	}
+	if (a.zimage) {
+		rc = zimage_route(&a, mtime);
+		goto out_args;
+	}
 
 	rc = initramfs_build(&ir, &a.spec);
 	if (!rc)
@@ -319,15 +687,27 @@ static int buildzimage_run(int argc, char **argv)
 		rc = cmd_error(NAME, "%s", initramfs_error(&ir));
 		goto out_ir;
 	}
+	if (a.ipxe) {
+		rc = initramfs_write_ipxe(&ir, a.outdir, a.append ? a.append : append_for(a.arch),
+					  &ipxe);
+		if (rc) {
+			rc = cmd_error(NAME, "%s", initramfs_error(&ir));
+			goto out_out;
+		}
+	}
 	if (!a.quiet) {
 		for (i = 0; i < ir.notes.n; i++)
 			fprintf(stderr, "dim " NAME ": note: %s\n", ir.notes.v[i]);
 		summary(&a, &ir, &out);
+		if (ipxe)
+			printf("ipxe      %s\n", ipxe);
 	}
+out_out:
 	initramfs_output_free(&out);
 out_ir:
 	initramfs_free(&ir);
 out_args:
+	free(ipxe);
 	free(linuxrc);
 	free(a.modules);
 	free(a.files);
@@ -336,7 +716,7 @@ out_args:
 
 const struct dim_cmd cmd_buildzimage = {
 	.name = NAME,
-	.summary = "build the blades' boot image: kernel + linuxrc initramfs",
+	.summary = "build the blades' boot image: kernel + linuxrc initramfs, or a netboot zImage",
 	.usage = usage,
 	.run = buildzimage_run,
 };

@@ -310,7 +310,13 @@ int initramfs_build(struct initramfs *ir, const struct initramfs_spec *spec)
 		if (rc)
 			return fail_add(ir, rc, DIM_RESCUE_SHELL, spec->busybox);
 	}
-	if (spec->moddir) {
+	if (spec->builtin_drivers) {
+		if (spec->moddir)
+			return fail(ir, -EINVAL, "a kernel with its drivers built in takes no "
+				    "modules (%s)", spec->moddir);
+		/* No DIM_INITRAMFS_MODULES: the linuxrc says "drivers built in". */
+		rc = 0;
+	} else if (spec->moddir) {
 		rc = add_modules(ir, spec);
 	} else {
 		/* No modules: the linuxrc still finds its (empty) list. */
@@ -456,5 +462,136 @@ err_kernel:
 		atomic_abort(&kf);
 err_names:
 	initramfs_output_free(out);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- linked-in cpio, iPXE script */
+
+struct membuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int out_mem(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+
+	if (len > m->cap - m->len) {
+		size_t cap = m->cap ? m->cap : 1 << 20;
+		char *grown;
+
+		while (len > cap - m->len) {
+			if (cap > SIZE_MAX / 2)
+				return -ENOMEM;
+			cap *= 2;
+		}
+		grown = realloc(m->p, cap);
+		if (!grown)
+			return -ENOMEM;
+		m->p = grown;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+/* Does path hold exactly len bytes equal to data?  Any error reads as no. */
+static int same_contents(const char *path, const void *data, size_t len)
+{
+	char *old;
+	size_t old_len;
+	int same;
+
+	if (read_file(path, &old, &old_len))
+		return 0;
+	same = old_len == len && !memcmp(old, data, len);
+	free(old);
+	return same;
+}
+
+int initramfs_write_cpio(struct initramfs *ir, const char *path, uint32_t mtime,
+			 struct cpio_stats *stats, int *changed)
+{
+	struct cpio_opts opts = { .mtime = mtime, .gzip_level = 0 };
+	struct atomic_file f = { .fd = -1 };
+	struct membuf m = { 0 };
+	int rc;
+
+	*changed = 0;
+	rc = cpio_write(&ir->cpio, &opts, out_mem, &m, stats);
+	if (rc) {
+		fail(ir, rc, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	if (same_contents(path, m.p, m.len))
+		goto out;
+	rc = atomic_open(&f, path, 0644);
+	if (rc) {
+		fail(ir, rc, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	rc = write_full(f.fd, m.p, m.len);
+	if (!rc)
+		rc = atomic_commit(&f);
+	else
+		atomic_abort(&f);
+	if (rc) {
+		fail(ir, rc, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	*changed = 1;
+out:
+	free(m.p);
+	return rc;
+}
+
+int initramfs_write_ipxe(struct initramfs *ir, const char *outdir, const char *cmdline,
+			 char **path)
+{
+	struct atomic_file f = { .fd = -1 };
+	const unsigned char *c;
+	char *text = NULL;
+	int rc, n;
+
+	*path = NULL;
+	for (c = (const unsigned char *)cmdline; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return fail(ir, -EINVAL, "kernel command line \"%s\": a control character "
+				    "(a line break would end the iPXE script's line)", cmdline);
+	/*
+	 * iPXE commands (https://ipxe.org/cmd): "kernel" downloads the image and
+	 * takes the rest of the line as its command line, "initrd" adds the
+	 * initramfs, "boot" starts it.  Relative names are fetched from where
+	 * the script came from.
+	 */
+	n = asprintf(&text, "#!ipxe\n"
+		     "# Written by dim buildzimage: the kernel and dim's initramfs, fetched\n"
+		     "# from the directory this script came from.\n"
+		     "kernel kernel%s%s\n"
+		     "initrd initrd.img\n"
+		     "boot\n", *cmdline ? " " : "", cmdline);
+	if (n < 0 || asprintf(path, "%s/boot.ipxe", outdir) < 0) {
+		if (n >= 0)
+			free(text);
+		*path = NULL;
+		return fail(ir, -ENOMEM, "out of memory");
+	}
+	rc = mkdir_p(outdir, 0755);
+	if (!rc)
+		rc = atomic_open(&f, *path, 0644);
+	if (!rc) {
+		rc = write_full(f.fd, text, (size_t)n);
+		if (!rc)
+			rc = atomic_commit(&f);
+		else
+			atomic_abort(&f);
+	}
+	free(text);
+	if (rc) {
+		fail(ir, rc, "%s: %s", *path, strerror(-rc));
+		free(*path);
+		*path = NULL;
+	}
 	return rc;
 }

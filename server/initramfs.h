@@ -36,6 +36,12 @@ struct initramfs_spec {
 	int default_modules;		/* also initramfs_default_modules, where present */
 	const struct initramfs_file *files;
 	size_t n_files;
+	/*
+	 * For a kernel with its drivers built in (dim buildzimage --zimage): no
+	 * module list at all, so the linuxrc's module step says "drivers built
+	 * in".  moddir must be NULL.
+	 */
+	int builtin_drivers;
 };
 
 struct initramfs {
@@ -76,6 +82,27 @@ int initramfs_build(struct initramfs *ir, const struct initramfs_spec *spec);
 int initramfs_write(struct initramfs *ir, const char *kernel, const char *outdir,
 		    uint32_t mtime, struct initramfs_output *out);
 void initramfs_output_free(struct initramfs_output *out);
+
+/*
+ * The archive uncompressed at path, for a kernel that links it in: the
+ * kernel's CONFIG_INITRAMFS_SOURCE takes a file ending in .cpio as it is,
+ * and the kernel image is compressed as a whole, once.  Written atomically,
+ * and left alone (*changed = 0) when it holds these bytes already, so the
+ * kernel build finds nothing to relink.
+ */
+int initramfs_write_cpio(struct initramfs *ir, const char *path, uint32_t mtime,
+			 struct cpio_stats *stats, int *changed);
+
+/*
+ * outdir/boot.ipxe: an iPXE script that fetches outdir's kernel and
+ * initrd.img from where the script itself came from (iPXE resolves relative
+ * names against the script's URI) and boots the kernel with cmdline.  PXE
+ * firmware (QEMU's iPXE ROM) runs it when DHCP names it as the boot file.
+ * -EINVAL for a command line with a line break or another control character
+ * (it would end the script's line).  *path is malloc'ed.
+ */
+int initramfs_write_ipxe(struct initramfs *ir, const char *outdir, const char *cmdline,
+			 char **path);
 
 void initramfs_free(struct initramfs *ir);
 const char *initramfs_error(const struct initramfs *ir);
