@@ -260,3 +260,24 @@ install: all
 
 clean:
 	rm -rf $(O)
+
+# ---------------------------------------------------------------- zimage (issue 6, netboot kernel)
+# make zimage [ARCH=ppc64le|x86_64]: the blade kernel from kernel-config/ with
+# every driver built in and the linuxrc initramfs linked in, the one file the
+# firmware fetches by TFTP: $(O)/zimage/ARCH/zImage.of (SLOF) or bzImage
+# (PXE).  Debian's linux-source is unpacked into $(O)/kernel/src once, the
+# objects stay in $(O)/kernel/ARCH: a rebuild after an initramfs change
+# relinks in seconds.  KERNEL_SOURCE=tarball-or-tree, ZIMAGE_FLAGS="-b BUSYBOX".
+
+KERNEL_SOURCE ?= $(firstword $(wildcard /usr/src/linux-source-*.tar.xz))
+ZIMAGE_FLAGS ?=
+
+.PHONY: zimage
+zimage:
+	$(Q)tests/deps.sh zimage
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)set -e; for a in $(ARCHS); do \
+		$(O)/bin/dim buildzimage --zimage -a $$a $(if $(KERNEL_SOURCE),--kernel-source $(KERNEL_SOURCE)) \
+			--kernel-config kernel-config --kernel-build $(O)/kernel $(ZIMAGE_FLAGS) \
+			-o $(O)/zimage/$$a; \
+	done

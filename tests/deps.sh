@@ -2,7 +2,7 @@
 # Install the Debian packages a make target needs, and nothing when they are
 # all present (then it prints nothing).  Idempotent; safe to run every time.
 #
-#   tests/deps.sh build|check|demo|list GROUP
+#   tests/deps.sh build|check|demo|zimage
 #
 # The PowerPC blade needs packages of the foreign architecture ppc64el
 # (musl-dev:ppc64el).  apt-get update has been seen to fail on one ppc64el
@@ -15,17 +15,20 @@ group=${1:-check}
 build=(make gcc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu musl-tools
 	musl-dev:ppc64el pkg-config zlib1g-dev libcmocka-dev libxml2-dev libsqlite3-dev libnfs-dev)
 # Everything the tests start for real: daemons, QEMU, tools to make images.
-run=(iproute2 qemu-system-ppc qemu-system-data isc-dhcp-server kea-dhcp4-server dnsmasq-base
+run=(iproute2 qemu-system-ppc qemu-system-x86 qemu-system-data isc-dhcp-server kea-dhcp4-server dnsmasq-base
 	nfs-ganesha nfs-ganesha-vfs nfs-kernel-server rpcbind e2fsprogs busybox-static cpio kmod procps
-	util-linux libxml2-utils sqlite3)
-check=("${build[@]}" "${run[@]}" clang libclang-rt-14-dev python3 python3-pytest)
+	util-linux libxml2-utils sqlite3 tftpd-hpa ipxe-qemu seabios)
+# make zimage: a kernel from Debian's source (kernel-config/).
+zimage=("${build[@]}" linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev)
+check=("${build[@]}" "${run[@]}" "${zimage[@]}" clang libclang-rt-14-dev python3 python3-pytest)
 demo=("${build[@]}" "${run[@]}")
 
 case $group in
 build) want=("${build[@]}") ;;
 check) want=("${check[@]}") ;;
 demo) want=("${demo[@]}") ;;
-*) echo "usage: $0 build|check|demo" >&2; exit 2 ;;
+zimage) want=("${zimage[@]}") ;;
+*) echo "usage: $0 build|check|demo|zimage" >&2; exit 2 ;;
 esac
 
 missing() {
