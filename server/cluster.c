@@ -1796,6 +1796,10 @@ static void on_xml_error(void *data, xmlErrorPtr e)
 	n = strlen(x->msg);
 	while (n && (x->msg[n - 1] == '\n' || x->msg[n - 1] == ' '))
 		x->msg[--n] = '\0';
+	/* One line: libxml2 quotes the document, newlines and all. */
+	for (; n; n--)
+		if ((unsigned char)x->msg[n - 1] < 0x20 || x->msg[n - 1] == 0x7f)
+			x->msg[n - 1] = ' ';
 }
 
 static void on_parser_error(void *ctx, xmlErrorPtr e)
