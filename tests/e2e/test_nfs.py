@@ -16,6 +16,7 @@ deleted again.  Timings land in $O/e2e/nfs-timings.txt.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -365,6 +366,20 @@ def test_check_reports_failures(dim, lab):
     assert p.returncode == 0, p.stdout
 
 
+def test_rw_directory_must_be_searchable(dim, lab):
+    """The management node's access is root-squashed: a RW directory of mode 0700
+    hides rw.img from it (dim image must make them 0711 or wider)."""
+    d = os.path.join(lab["storage"], "images", "master", "blades", "s01c1b03")
+    os.chmod(d, 0o700)
+    try:
+        p = check(dim, lab, "s01c1b03")
+    finally:
+        os.chmod(d, 0o755)
+    assert p.returncode == 1
+    assert re.search(r"FAILED  rw 10\.77\.0\.1:\S+/s01c1b03: rw\.img: .*(ACCES|ermission)",
+                     line_of(p.stdout, "s01c1b03")), p.stdout
+
+
 def test_unreachable_server_bounded(dim, lab):
     """s02 does not answer at all: its blades fail within the timeout, not libnfs's forever."""
     t0 = time.monotonic()
@@ -522,7 +537,8 @@ def test_kernel_exportfs(dim, lab, build_dir):
 def test_check_many_blades(dim, build_dir, tmp_path):
     """A generated definition, two image servers of 8 chassis x 14 blades (224
     blades; DIM_E2E_NFS_BLADES for more), each with its own ganesha and rpcbind:
-    install both, check every blade from the management node, note the times."""
+    install both, check every blade from the management node, note the times
+    (DIM_E2E_NFS_JOBS sets --jobs)."""
     n = int(os.environ.get("DIM_E2E_NFS_BLADES", "224"))
     xml = sh([os.path.join(REPO, "tests", "bench", "gen-cluster"), "--chassis", "8", "--bays", "14",
               "--no-macs", str(n)]).stdout
@@ -532,11 +548,10 @@ def test_check_many_blades(dim, build_dir, tmp_path):
     with open(definition, "w") as f:
         f.write(xml.replace('storage="/srv/dim"', 'storage="%s"' % storage))
     common = ["-c", definition, "--state", str(tmp_path / "none.db")]
-    servers = (n + 111) // 112
     listing = sh([os.path.join(build_dir, "bin", "dim"), "list", *common, "--json", "all"]).stdout
-    import json
     blades = json.loads(listing)
     assert len(blades) == n
+    servers = list(dict.fromkeys(b["server"] for b in blades))     # s1, s2 ... in order
     for image in ("debian12", "debian12-test"):
         make_ro(storage, image, linked=False)
     for b in blades:
@@ -548,8 +563,7 @@ def test_check_many_blades(dim, build_dir, tmp_path):
         mgmt = l.add_ns("mgmt")
         sh(["ip", "-n", mgmt, "addr", "add", "10.0.0.1/32", "dev", "lo"])
         t_install = 0.0
-        for k in range(servers):
-            name = "s%d" % (k + 1)
+        for k, name in enumerate(servers):
             state = str(tmp_path / name)
             os.makedirs(state)
             srv = l.server_ns(name, "10.64.%d.1/24" % k)
@@ -569,13 +583,16 @@ def test_check_many_blades(dim, build_dir, tmp_path):
             rpcbind = l.rpcbind(srv, state)
             l.ganesha(srv, rpcbind, conf, state)
         t0 = time.monotonic()
-        p = dim("nfs", "check", *common, "all", ns=mgmt, timeout=600)
+        jobs = os.environ.get("DIM_E2E_NFS_JOBS")
+        p = dim("nfs", "check", *common, *(["--jobs", jobs] if jobs else []), "all", ns=mgmt,
+                timeout=600)
         took = time.monotonic() - t0
         assert p.returncode == 0, p.stdout[-3000:] + p.stderr
         assert len(re.findall(r"^\S+ +ok +ro ", p.stdout, re.M)) == n
         summary = p.stdout.splitlines()[-1]
         assert summary.startswith("%d blades: %d ok, 0 failed" % (n, n)), summary
         note_timing(build_dir, "nfs install of %d servers (%d blades, ganesha check): %.2f s; "
-                    "nfs check of %d blades: %.2f s (%s)" % (servers, n, t_install, n, took, summary))
+                    "nfs check of %d blades: %.2f s (%s)" % (len(servers), n, t_install, n, took,
+                                                             summary))
     finally:
         l.stop()

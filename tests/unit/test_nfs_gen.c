@@ -5,6 +5,7 @@
  * the blade or image and the field named.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 /* Not "nfs.h": -Ilinuxrc comes first, and the linuxrc has an nfs.h of its own. */
@@ -663,6 +665,73 @@ static void test_small_xml(void **state)
 	cluster_free(c);
 }
 
+/* ---------------------------------------------------------------- batches of files */
+
+static char *slurp_file(const char *path)
+{
+	static char buf[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static unsigned count_entries(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *d;
+	unsigned n = 0;
+
+	assert_non_null(dir);
+	while ((d = readdir(dir)))
+		n += strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
+	closedir(dir);
+	return n;
+}
+
+/* Every file of a batch appears at once, with its content; nothing else is left. */
+static void test_batch(void **state)
+{
+	char dir[] = "/tmp/dim-nfs-batch-XXXXXX", a[64], b[64], c[96];
+	struct nfs_batch batch = { 0 };
+	struct dim_err err = { 0 };
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	snprintf(c, sizeof(c), "%s/no/such/dir/c", dir);
+
+	assert_int_equal(nfs_batch_add(&batch, a, "one\n", 4, &err), 0);
+	assert_int_equal(nfs_batch_add(&batch, b, "two\n", 4, &err), 0);
+	assert_null(slurp_file(a));	/* not before the commit */
+	assert_int_equal(count_entries(dir), 2);	/* the two temporary files */
+	assert_int_equal(nfs_batch_commit(&batch, &err), 0);
+	assert_string_equal(slurp_file(a), "one\n");
+	assert_string_equal(slurp_file(b), "two\n");
+	assert_int_equal(count_entries(dir), 2);
+
+	/* A file that cannot be made: the caller aborts, nothing changes. */
+	assert_int_equal(nfs_batch_add(&batch, a, "new\n", 4, &err), 0);
+	assert_int_equal(nfs_batch_add(&batch, c, "x", 1, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/no/such/dir/c.tmp-"));
+	nfs_batch_abort(&batch);
+	assert_string_equal(slurp_file(a), "one\n");
+	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(batch.n, 0);
+
+	/* An empty batch commits to nothing. */
+	assert_int_equal(nfs_batch_commit(&batch, &err), 0);
+	unlink(a);
+	unlink(b);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---------------------------------------------------------------- speed */
 
 /* 10,000 blades on 40 servers, both backends: well under a second (the bar). */
@@ -736,6 +805,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ganesha_main, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_export, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_small_xml, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ten_thousand_blades, setup, teardown),
 	};
 
