@@ -256,6 +256,28 @@ def test_check_rejects_duplicate_host(dim, tmp):
     assert not os.path.exists(os.path.join(live, "dim-dhcpd.conf"))
 
 
+def test_concurrent_assign(dim, tmp):
+    """Two administrators assign at once: both succeed, and the file written last
+    holds both changes (each command reloads the state inside its transaction)."""
+    out = os.path.join(tmp, "out")
+    state = os.path.join(tmp, "state.db")
+    common = ["-c", SMALL, "--state", state, "-o", out]
+    run_dim(dim, ["dhcp", "write"] + common)
+    for round_ in range(3):
+        image = ("other", "master", "other")[round_]
+        procs = [subprocess.Popen([dim, "dhcp", "assign", image, blade] + common,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for blade in ("s01c1b01", "s01c1b02", "s01c1b03", "s01c1b04")]
+        for p in procs:
+            stdout, stderr = p.communicate(timeout=120)
+            assert p.returncode == 0, stderr
+        with open(os.path.join(out, "s01", "dim-dhcpd.conf")) as f:
+            text = f.read()
+        for blade in ("s01c1b01", "s01c1b02", "s01c1b03", "s01c1b04"):
+            assert "images/%s/blades/%s\";" % (image, blade) in text, (round_, blade)
+    assert not [f for f in os.listdir(os.path.join(out, "s01")) if ".tmp-" in f]
+
+
 def test_usage(dim, tmp):
     p = run_dim(dim, ["dhcp", "--help"])
     assert p.stdout.startswith("usage: dim dhcp")
