@@ -23,9 +23,9 @@
  * removes EXPORT blocks on it; ganesha-export-config(8), measured here) to the
  * PID in its pid file, after making sure that PID is a ganesha.nfsd.
  *
- * Programs are started from argv arrays by a small runner of this file: the
- * checks need a step between fork and exec (unshare, mounts) that a general
- * runner does not offer.
+ * Programs are started from argv arrays: exportfs -ra by runner_run(), the
+ * checks by a small spawn() of this file, since they need a step between fork
+ * and exec (unshare, mounts) and a time limit, which the runner does not offer.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -50,6 +50,7 @@
 
 #include "fsutil.h"
 #include "nfs.h"
+#include "runner.h"
 
 #define DEFAULT_TIMEOUT_MS	20000
 #define GANESHA_PID_FILE	"/run/ganesha/ganesha.pid"
@@ -668,36 +669,26 @@ int nfs_check_file(enum nfs_backend b, const char *file, const struct nfs_plan *
 static int reload_kernel(char *what, size_t size, struct dim_err *err)
 {
 	static const char *const argv[] = { "exportfs", "-ra", NULL };
-	struct spawn_fail fail;
-	char *out = NULL, how[96], line[400];
-	int fd, rc, status;
-	pid_t pid;
+	struct runner_opts ro = { .out_fd = -1, .null_stdin = 1 };
+	char *out = NULL, line[400];
+	int rc;
 
-	fd = output_file();
-	if (fd < 0)
-		return dim_err_set(err, fd, "exportfs: temporary file: %s", strerror(-fd));
-	rc = spawn(argv, NULL, NULL, fd, &pid, &fail);
-	if (rc < 0) {
-		dim_err_set(err, rc, "cannot run exportfs: %s", strerror(-rc));
-		goto out;
-	}
-	rc = wait_until(pid, now_ms() + DEFAULT_TIMEOUT_MS, &status);
-	if (rc < 0) {
-		stop_child(pid, 1000);
-		dim_err_set(err, rc, "exportfs -ra did not finish in %d s", DEFAULT_TIMEOUT_MS / 1000);
-		goto out;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		out = read_fd(fd);
-		describe_status(status, how, sizeof(how));
+	ro.out_fd = output_file();
+	if (ro.out_fd < 0)
+		return dim_err_set(err, ro.out_fd, "exportfs: temporary file: %s",
+				   strerror(-ro.out_fd));
+	rc = runner_run(argv, &ro, NULL, err);
+	if (rc == -ECHILD || rc == -EINTR) {
+		/* It ran and failed: what it said is the message. */
+		out = read_fd(ro.out_fd);
 		first_line(out ? out : "", line, sizeof(line));
-		rc = dim_err_set(err, -EIO, "exportfs -ra %s: %s", how, line);
-		goto out;
+		if (line[0])
+			dim_err_prefix(err, "%s", line);
+	} else if (rc == 0) {
+		snprintf(what, size, "exportfs -ra");
 	}
-	snprintf(what, size, "exportfs -ra");
-out:
 	free(out);
-	close(fd);
+	close(ro.out_fd);
 	return rc;
 }
 
