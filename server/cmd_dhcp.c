@@ -651,7 +651,23 @@ struct mac_arg {
 	const char *blade;
 	uint8_t mac[6];
 	bool force;
+	const struct cluster *c;
+	bool *want;
 };
+
+/* A blade the state gives this MAC: its image server's file changes. */
+static int mac_holder(const struct state_mac *m, void *arg)
+{
+	struct mac_arg *ma = arg;
+	const struct cl_blade *b;
+
+	if (!m->mac_ok || memcmp(m->mac, ma->mac, 6))
+		return 0;
+	b = cluster_find_blade(ma->c, m->blade);
+	if (b)
+		ma->want[b->server] = true;
+	return 0;
+}
 
 static int mac_apply(struct dim_state *st, struct cluster *c, void *arg, bool *want,
 		     struct dim_err *err)
@@ -667,10 +683,19 @@ static int mac_apply(struct dim_state *st, struct cluster *c, void *arg, bool *w
 	if (b->absent)
 		return dim_err_set(err, -EINVAL, "%s: %s is an empty bay (<absent>)", c->file,
 				   b->name);
-	/* The blade that has the MAC now loses it (--force): its server changes too. */
+	/*
+	 * The blade that has the MAC now loses it (--force), and the blade's old
+	 * MAC goes: their servers' files change too.  The definition's MACs are
+	 * in c, the state's are not laid over it yet.
+	 */
 	for (i = 0; i < c->n_blades; i++)
 		if (c->blades[i].has_mac && !memcmp(c->blades[i].mac, ma->mac, 6))
 			want[c->blades[i].server] = true;
+	ma->c = c;
+	ma->want = want;
+	rc = state_list_macs(st, mac_holder, ma, err);
+	if (rc < 0)
+		return rc;
 	rc = state_set_mac(st, b->name, ma->mac, "manual", ma->force, err);
 	if (rc < 0)
 		return rc;

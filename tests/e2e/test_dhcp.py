@@ -278,6 +278,30 @@ def test_concurrent_assign(dim, tmp):
     assert not [f for f in os.listdir(os.path.join(out, "s01")) if ".tmp-" in f]
 
 
+def test_mac_moves(dim, tmp):
+    """A MAC recorded for one blade, then given to a blade of another image server:
+    refused without --force; with it, both servers' files change."""
+    out = os.path.join(tmp, "out")
+    common = ["-c", SMALL, "--state", os.path.join(tmp, "state.db"), "-o", out]
+    mac = "52:54:00:00:02:03"
+    run_dim(dim, ["dhcp", "mac", "s02c1b03", mac] + common)
+    with open(os.path.join(out, "s02", "dim-dhcpd.conf")) as f:
+        assert "hardware ethernet %s;" % mac in f.read()
+    p = run_dim(dim, ["dhcp", "mac", "s01c1b04", mac] + common, check=False)
+    assert p.returncode == 1
+    assert "s02c1b03" in p.stderr and "s01c1b04" in p.stderr, p.stderr
+    run_dim(dim, ["dhcp", "mac", "s01c1b04", mac, "--force"] + common)
+    with open(os.path.join(out, "s02", "dim-dhcpd.conf")) as f:
+        s02 = f.read()
+    with open(os.path.join(out, "s01", "dim-dhcpd.conf")) as f:
+        s01 = f.read()
+    assert mac not in s02 and "host s02c1b03" not in s02
+    assert re.search(r"host s01c1b04 \{[^}]*hardware ethernet %s;" % mac, s01), s01
+    p = run_dim(dim, ["dhcp", "show", "s02c1b03", "-c", SMALL, "--state",
+                      os.path.join(tmp, "state.db")], check=False)
+    assert p.returncode == 1 and "no MAC is known" in p.stderr
+
+
 def test_usage(dim, tmp):
     p = run_dim(dim, ["dhcp", "--help"])
     assert p.stdout.startswith("usage: dim dhcp")
