@@ -302,6 +302,27 @@ def test_golden_small(dim, tmp_path, backend, files):
         assert sorted(os.listdir(tmp_path / server)) == sorted(files)
 
 
+def test_assignment_moves_export(dim, tmp_path):
+    """dim dhcp assign (the state) moves a blade's RW export to the new image's
+    tree, with the new image's id; the other exports keep theirs."""
+    common = ["-c", SMALL, "--state", str(tmp_path / "state.db")]
+    before = dim("nfs", "write", "s01", *common, "--backend", "kernel")
+    assert before.returncode == 0, before.stderr
+    p = dim("dhcp", "assign", "other", "s01c1b01", *common, "-o", str(tmp_path / "dhcp"),
+            "--no-check")
+    assert p.returncode == 0, p.stderr
+    after = dim("nfs", "write", "s01", *common, "--backend", "kernel")
+    assert after.returncode == 0, after.stderr
+    assert "/var/lib/dim/images/master/blades/s01c1b01 " in before.stdout
+    assert "/var/lib/dim/images/master/blades/s01c1b01 " not in after.stdout
+    assert re.search(r"^/var/lib/dim/images/other/ro 10\.77\.0\.0/24\(\S*fsid=2048\)", after.stdout, re.M)
+    assert re.search(r"^/var/lib/dim/images/other/blades/s01c1b01 10\.77\.0\.11\(\S*,fsid=2049\)",
+                     after.stdout, re.M), after.stdout
+    for line in before.stdout.splitlines():
+        if "s01c1b01" not in line:
+            assert line in after.stdout.splitlines()
+
+
 # ---------------------------------------------------------------- ganesha
 
 def test_check_from_management_node(dim, lab):
