@@ -16,8 +16,10 @@
  *    configuration that includes the candidate, until it says "NFS SERVER
  *    INITIALIZED"; any error its configuration parser logs ("Config File
  *    (FILE:LINE): ...", a syntax error, an export it could not create) fails
- *    the check.  A syntax error can crash ganesha (4.3 segfaults on some), so
- *    the live server must never be the first to read a file.
+ *    the check.  ganesha 4.3 was seen to segfault at start on a syntax error,
+ *    and on SIGHUP it logs errors and goes on with whatever part of the
+ *    exports it could read: the live server must never be the first to read
+ *    a file.
  *
  * Reload: exportfs -ra; for ganesha, SIGHUP (ganesha 4 re-reads, adds and
  * removes EXPORT blocks on it; ganesha-export-config(8), measured here) to the
