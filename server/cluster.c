@@ -2014,27 +2014,33 @@ static const struct elem_handler {
 };
 #define N_PASSES 4
 
-static int build(struct loader *L)
+static const struct elem_handler *handler_of(const xmlNode *n)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(handlers); i++)
+		if (!strcmp(handlers[i].name, elem_name(n)))
+			return &handlers[i];
+	return NULL;
+}
+
+/* The root's children with their handlers, looked up once (there may be a <mac> per blade). */
+struct step {
+	xmlNode *n;
+	const struct elem_handler *h;
+};
+
+static int build_passes(struct loader *L, const struct step *steps, size_t n_steps)
 {
 	unsigned pass;
 	size_t i;
-	xmlNode *n;
 	int rc;
 
-	rc = do_cluster(L, L->root);
-	if (rc < 0)
-		return rc;
-	/* The schema guarantees <naming> before anything that needs the tree. */
-	if (!child(L->root, "naming") || !child(L->root, "management"))
-		return lerr(L, line_of(L->root), "cluster: <management> and <naming> are needed");
 	for (pass = 0; pass < N_PASSES; pass++) {
-		for (n = first_elem(L->root); n; n = next_elem(n)) {
-			for (i = 0; i < ARRAY_SIZE(handlers); i++)
-				if (handlers[i].pass == pass && !strcmp(handlers[i].name, elem_name(n)))
-					break;
-			if (i == ARRAY_SIZE(handlers))
+		for (i = 0; i < n_steps; i++) {
+			if (steps[i].h->pass != pass)
 				continue;
-			rc = handlers[i].fn(L, n);
+			rc = steps[i].h->fn(L, steps[i].n);
 			if (rc < 0)
 				return rc;
 		}
@@ -2053,6 +2059,36 @@ static int build(struct loader *L)
 		rc = check_macs(L);
 	if (!rc)
 		rc = check_names(L);
+	return rc;
+}
+
+static int build(struct loader *L)
+{
+	struct step *steps;
+	size_t n_steps = 0;
+	xmlNode *n;
+	int rc;
+
+	rc = do_cluster(L, L->root);
+	if (rc < 0)
+		return rc;
+	/* The schema guarantees <naming> before anything that needs the tree. */
+	if (!child(L->root, "naming") || !child(L->root, "management"))
+		return lerr(L, line_of(L->root), "cluster: <management> and <naming> are needed");
+	for (n = first_elem(L->root); n; n = next_elem(n))
+		n_steps++;
+	steps = calloc(n_steps, sizeof(*steps));
+	if (!steps)
+		return dim_err_set(L->err, -ENOMEM, "out of memory");
+	n_steps = 0;
+	for (n = first_elem(L->root); n; n = next_elem(n)) {
+		const struct elem_handler *h = handler_of(n);
+
+		if (h)
+			steps[n_steps++] = (struct step){ n, h };
+	}
+	rc = build_passes(L, steps, n_steps);
+	free(steps);
 	return rc;
 }
 
