@@ -40,10 +40,12 @@ static const char usage[] =
 	"            rw-size.  One line per blade; exit status 1 if any failed.\n"
 	"\n"
 	"  -b, --backend kernel|ganesha  the NFS server [each image server's nfs= in the definition]\n"
-	"  -o, --out DIR          write: into DIR/SERVER/ (created; each file written atomically)\n"
+	"  -o, --out DIR          write: into DIR/SERVER/ (created; all files renamed into place\n"
+	"                         together, after one sync)\n"
 	"      --ro-squash        write, install: root_squash on the RO trees [no_root_squash]\n"
 	"  -f, --file FILE        install: the live file [kernel /etc/exports.d/dim.exports,\n"
-	"                         ganesha /etc/ganesha/dim-exports.conf]\n"
+	"                         ganesha /etc/ganesha/dim-exports.conf]; write: the file the\n"
+	"                         ganesha.conf written includes\n"
 	"      --no-check         install: skip the real server's check\n"
 	"      --no-reload        install: do not tell the server\n"
 	"      --keep-missing     install: export directories that do not exist too\n"
@@ -300,7 +302,9 @@ static int write_server(const struct args *a, const struct cluster *c, const str
 	printf("%s: %s: %u export%s (%u RO tree%s, %u RW director%s)\n", s->name, path, p.n,
 	       plural(p.n), n_ro, plural(n_ro), p.n - n_ro, p.n - n_ro == 1 ? "y" : "ies");
 	if (o.backend == NFS_BACKEND_GANESHA) {
-		rc = nfs_render_ganesha_main(nfs_backend_default_file(o.backend), &main_conf, &err);
+		rc = nfs_render_ganesha_main(a->install.file ? a->install.file
+							     : nfs_backend_default_file(o.backend),
+					     &main_conf, &err);
 		if (rc < 0) {
 			rc = cmd_error(NAME, "%s", err.msg);
 			goto out;
