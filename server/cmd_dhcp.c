@@ -413,8 +413,9 @@ static int do_install(struct args *a)
 		goto err_msg;
 	}
 	/* The files name each other by the path the daemon reads them from. */
-	if (!realpath(dir, live)) {
-		rc = dim_err_set(&err, -errno, "%s: %s", dir, strerror(errno));
+	rc = dhcp_abs_dir(dir, live, sizeof(live));
+	if (rc < 0) {
+		dim_err_set(&err, rc, "%s: %s", dir, strerror(-rc));
 		goto err_msg;
 	}
 	want = calloc(a->ctx.cluster->n_servers, sizeof(*want));

@@ -89,6 +89,27 @@ static int path_join(char *buf, size_t size, const char *dir, const char *name,
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
+int dhcp_abs_dir(const char *dir, char *buf, size_t size)
+{
+	size_t n = strlen(dir);
+	char cwd[PATH_MAX];
+	int w;
+
+	/*
+	 * As given when absolute, symbolic links and all: the main config names
+	 * the file by the path the admin knows, which realpath() might not give.
+	 */
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (dir[0] == '/')
+		w = snprintf(buf, size, "%.*s", (int)n, dir);
+	else if (getcwd(cwd, sizeof(cwd)))
+		w = snprintf(buf, size, "%s/%.*s", cwd, (int)n, dir);
+	else
+		return -errno;
+	return w < 0 || (size_t)w >= size ? -ENAMETOOLONG : 0;
+}
+
 /* A file's content differs from text (or the file does not exist). */
 static bool differs(const char *path, const struct dhcp_buf *text)
 {
@@ -397,8 +418,9 @@ int dhcp_stage(const struct dhcp_conf *conf, const struct dhcp_target *t,
 	if (rc < 0)
 		return dim_err_set(err, rc, "%s: cannot create: %s", t->dir, strerror(-rc));
 	/* The main config names the file by its absolute path. */
-	if (!realpath(t->dir, dir))
-		return dim_err_set(err, -errno, "%s: %s", t->dir, strerror(errno));
+	rc = dhcp_abs_dir(t->dir, dir, sizeof(dir));
+	if (rc < 0)
+		return dim_err_set(err, rc, "%s: %s", t->dir, strerror(-rc));
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return dim_err_set(err, -ENOMEM, "out of memory");

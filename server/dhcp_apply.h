@@ -42,6 +42,9 @@ const char *dhcp_stage_path(const struct dhcp_stage *st);
 bool dhcp_stage_changed(const struct dhcp_stage *st);
 bool dhcp_stage_checked(const struct dhcp_stage *st);
 
+/* dir as an absolute path (from the current directory; symbolic links kept). */
+int dhcp_abs_dir(const char *dir, char *buf, size_t size);
+
 /*
  * Serialize writers of one directory: an exclusive flock(2) on DIR/.dim-dhcp.lock,
  * waiting up to timeout_ms.  Returns the lock's fd (close it to release) or
