@@ -182,6 +182,7 @@ $(O)/fuzz/obj/%.o: %.c $(HEADERS)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(O)/fuzz/obj/gen/schema.o: $(O)/fuzz/gen/schema.c
+	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(O)/fuzz/libfuzzlib.a: $(patsubst %.c,$(O)/fuzz/obj/%.o,$(FUZZ_LIB_SRCS)) \

@@ -26,7 +26,7 @@
 #include "loop.h"
 #include "modules.h"
 #include "net.h"
-#include "nfs.h"
+#include "nfsmount.h"
 #include "rescue.h"
 #include "root.h"
 #include "util.h"

@@ -21,7 +21,7 @@
 #include "dhcp.h"
 #include "modules.h"
 #include "net.h"
-#include "nfs.h"
+#include "nfsmount.h"
 #include "root.h"
 #include "util.h"
 

@@ -18,8 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-/* Not "nfs.h": -Ilinuxrc comes first, and the linuxrc has an nfs.h of its own. */
-#include "../../server/nfs.h"
+#include "nfs.h"
 
 /* ---------------------------------------------------------------- a model by hand */
 

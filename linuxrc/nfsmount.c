@@ -5,7 +5,7 @@
 #include <sys/mount.h>
 
 #include "log.h"
-#include "nfs.h"
+#include "nfsmount.h"
 
 int nfs_versions(const char *setting, const char *vers[NFS_MAX_VERSIONS])
 {

@@ -4,8 +4,8 @@
  * for v3, the v4 pseudo file system) itself, so the linuxrc needs no RPC code
  * (fs/nfs/fs_context.c documents the options).
  */
-#ifndef DIM_NFS_H
-#define DIM_NFS_H
+#ifndef DIM_NFSMOUNT_H
+#define DIM_NFSMOUNT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,4 +39,4 @@ int nfs_mount(const char *server, const char *path, const char *target, const ch
 	      bool ro, const char *clientaddr, char *used_vers, size_t used_size, char *why,
 	      size_t why_size);
 
-#endif /* DIM_NFS_H */
+#endif /* DIM_NFSMOUNT_H */
