@@ -1465,6 +1465,20 @@ err_lists:
 
 /* ---------------------------------------------------------------- <absent>, <boot>, <mac> */
 
+/* The first selected index at or after i, sel->n if none: whole empty words at a time. */
+static unsigned sel_next(const struct cl_selection *sel, unsigned i)
+{
+	uint64_t w;
+
+	while (i < sel->n) {
+		w = sel->bits[i / 64] >> (i % 64);
+		if (w)
+			return i + (unsigned)__builtin_ctzll(w);
+		i = (i / 64 + 1) * 64;
+	}
+	return sel->n;
+}
+
 static int nodes_select(struct loader *L, xmlNode *n, const char *what, struct cl_selection *sel)
 {
 	const char *nodes;
@@ -1491,9 +1505,8 @@ static int do_absent(struct loader *L, xmlNode *n)
 	rc = nodes_select(L, n, "absent", &sel);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < L->c->n_blades; i++)
-		if (cl_selected(&sel, i))
-			L->c->blades[i].absent = true;
+	for (i = sel_next(&sel, 0); i < sel.n; i = sel_next(&sel, i + 1))
+		L->c->blades[i].absent = true;
 	cl_selection_free(&sel);
 	return 0;
 }
@@ -1517,9 +1530,8 @@ static int do_boot(struct loader *L, xmlNode *n)
 	rc = nodes_select(L, n, what, &sel);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < c->n_blades; i++)
-		if (cl_selected(&sel, i))
-			c->blades[i].image = img;	/* a later <boot> wins */
+	for (i = sel_next(&sel, 0); i < sel.n; i = sel_next(&sel, i + 1))
+		c->blades[i].image = img;	/* a later <boot> wins */
 	cl_selection_free(&sel);
 	return 0;
 }
