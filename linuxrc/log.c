@@ -27,6 +27,7 @@ static const char *const step_names[STEP_COUNT] = {
 	[STEP_NETCONF] = "netconf",
 	[STEP_RO] = "ro-mount",
 	[STEP_RW] = "rw-mount",
+	[STEP_RWUPDATE] = "rw-update",
 	[STEP_ROOT] = "root",
 	[STEP_SWITCH] = "switch-root",
 	[STEP_INIT] = "init",

@@ -21,6 +21,7 @@ enum step {
 	STEP_NETCONF,	/* network configuration */
 	STEP_RO,	/* RO mount */
 	STEP_RW,	/* RW mount: NFS directory, then loop image */
+	STEP_RWUPDATE,	/* RW update staged by the image server */
 	STEP_ROOT,	/* root assembly */
 	STEP_SWITCH,	/* switch root */
 	STEP_INIT,	/* exec init */

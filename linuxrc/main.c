@@ -28,6 +28,7 @@
 #include "net.h"
 #include "nfsmount.h"
 #include "rescue.h"
+#include "rwupdate.h"
 #include "root.h"
 #include "util.h"
 
@@ -402,6 +403,24 @@ err_umount:
 	return rc;
 }
 
+/* What the image server staged for this blade since its last boot (rwupdate.h). */
+static int step_rwupdate(struct boot *b, char *why, size_t size)
+{
+	const char *root = strcmp(config_get(&b->cfg, CFG_MODE), "overlay") ? NEWROOT
+									  : DIM_RUN_IMAGE "/upper";
+	struct rwupdate_result res;
+	int rc;
+
+	mkdir(root, 0755);
+	rc = rwupdate_apply(DIM_RUN_RW, root, &res, why, size);
+	if (rc < 0)
+		return rc;
+	if (res.files || res.dirs || res.removed)
+		log_info(STEP_RWUPDATE, "installed %u files and %u directories, removed %u paths "
+			 "staged by the image server", res.files, res.dirs, res.removed);
+	return 0;
+}
+
 static int check_init(struct boot *b, char *why, size_t size)
 {
 	char path[512];
@@ -699,6 +718,7 @@ int main(int argc, char **argv, char **envp)
 	run_step(&b, STEP_NETCONF, step_netconf);
 	run_step(&b, STEP_RO, step_ro);
 	run_step(&b, STEP_RW, step_rw);
+	run_step(&b, STEP_RWUPDATE, step_rwupdate);
 	run_step(&b, STEP_ROOT, step_root);
 	run_step(&b, STEP_SWITCH, step_switch);
 	exec_init(&b);

@@ -64,11 +64,22 @@ def good_boots(blades, token):
         lambda: boot_master(blades, "b2", "rotest,owners,persist-write:" + token[::-1], "b2-first"))
 
 
+UPDATE = "/etc/dim-update"
+
+
 @pytest.fixture(scope="module")
-def second_boots(blades, good_boots):
-    """Both blades again: b1 over NFSv3 (dim.nfs=3), b2 as before."""
+def second_boots(blades, good_boots, image_server, token):
+    """Both blades again: b1 over NFSv3 (dim.nfs=3), b2 as before; the image
+    server has staged an RW update for b1 meanwhile (as dim sync_image does)."""
+    pending = os.path.join(b1_rw_dir(image_server), "pending")
+    os.makedirs(pending + os.path.dirname(UPDATE), exist_ok=True)
+    with open(pending + UPDATE, "w") as f:
+        f.write("update-" + token + "\n")
+    with open(os.path.join(pending, ".dim-remove"), "w") as f:
+        f.write("/etc/hostname\n")
     return two_at_once(
-        lambda: boot_master(blades, "b1", "persist-read", "b1-second", extra="dim.nfs=3"),
+        lambda: boot_master(blades, "b1", "persist-read,cat:%s,cat:/etc/hostname" % UPDATE,
+                            "b1-second", extra="dim.nfs=3"),
         lambda: boot_master(blades, "b2", "persist-read", "b2-second"))
 
 
@@ -207,6 +218,20 @@ def test_rw_image_persists_across_reboots(good_boots, second_boots, token, index
     got = again.lines(r"^DIM-PERSIST-READ ")
     assert got, "no DIM-PERSIST-READ line (log %s)" % again.log_path
     assert got[-1] == "DIM-PERSIST-READ " + want
+
+
+def test_staged_rw_update_is_installed_at_boot(second_boots, image_server, token):
+    """What the image server staged in the blade's RW directory (pending/) is
+    in the blade's root at its next boot, removals included, and is gone from
+    the server afterwards."""
+    boot = second_boots[0]
+    reached_init(boot)
+    assert boot.lines(DIM_LINE + r" rw-update: installed 1 files and \d+ directories, removed 1 paths"), \
+        boot.lines("rw-update")
+    assert boot.lines(r"^DIM-CAT %s update-%s $" % (UPDATE, token)), boot.lines("DIM-CAT")
+    assert boot.lines(r"^DIM-CAT /etc/hostname NONE$"), boot.lines("DIM-CAT")
+    rw = b1_rw_dir(image_server)
+    assert not [n for n in os.listdir(rw) if n.startswith("pending")], os.listdir(rw)
 
 
 def test_nfs_v3_on_request(second_boots):
