@@ -109,7 +109,8 @@ endif
 PKG_LIBS := zlib libxml-2.0 sqlite3 libnfs
 HOST_CFLAGS := $(CFLAGS) $(COMMON_CFLAGS) $(SAN_FLAGS) -Ilinuxrc -Iserver \
 	$(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null) -DDIM_ARCH='"host"'
-HOST_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lz -lxml2 -lsqlite3 -lnfs)
+HOST_LDLIBS := $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null || echo -lz -lxml2 -lsqlite3 -lnfs) \
+	$(shell net-snmp-config --libs 2>/dev/null || echo -lnetsnmp)
 HOST_LDFLAGS := $(SAN_FLAGS)
 
 SERVER_SRCS := $(sort $(wildcard server/*.c))

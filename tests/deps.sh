@@ -13,12 +13,12 @@ set -euo pipefail
 group=${1:-check}
 
 build=(make gcc gcc-powerpc64le-linux-gnu binutils-powerpc64le-linux-gnu musl-tools
-	musl-dev:ppc64el pkg-config zlib1g-dev libcmocka-dev libxml2-dev libsqlite3-dev libnfs-dev)
+	musl-dev:ppc64el pkg-config zlib1g-dev libcmocka-dev libxml2-dev libsqlite3-dev libnfs-dev libsnmp-dev)
 # Everything the tests start for real: daemons, QEMU, tools to make images.
 run=(iproute2 qemu-system-ppc qemu-system-x86 qemu-system-data isc-dhcp-server kea-dhcp4-server dnsmasq-base
 	nfs-ganesha nfs-ganesha-vfs nfs-kernel-server rpcbind e2fsprogs busybox-static cpio kmod procps
 	util-linux libxml2-utils sqlite3 tftpd-hpa ipxe-qemu seabios
-	rsync openssh-server openssh-client)
+	rsync openssh-server openssh-client snmpd snmp fence-agents openipmi ipmitool)
 # make zimage: a kernel from Debian's source (kernel-config/).
 zimage=("${build[@]}" linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev)
 check=("${build[@]}" "${run[@]}" "${zimage[@]}" clang libclang-rt-14-dev python3 python3-pytest)
