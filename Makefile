@@ -252,11 +252,12 @@ bench:
 	$(Q)O=$(abspath $(O)) tests/bench/boot.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/dim $(DESTDIR)$(PREFIX)/share/man/man7 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/dim $(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(O)/bin/dim $(DESTDIR)$(PREFIX)/sbin/dim
 	for a in $(SERVER_ALIASES); do ln -sf dim $(DESTDIR)$(PREFIX)/sbin/dim_$$a; done
 	for a in $(ARCHS); do install -D -m 755 $(O)/$$a/linuxrc $(DESTDIR)$(PREFIX)/lib/dim/$$a/linuxrc; done
+	install -m 644 config/dim-cluster.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 linuxrc/dim-linuxrc.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 644 server/dim.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 

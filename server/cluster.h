@@ -147,8 +147,8 @@ struct cluster {
 
 /*
  * Load and check a definition: XML_PARSE_NONET, never expanding entities,
- * validated against the schema (path from DIM_SCHEMA, else the installed or
- * in-tree config/dim-cluster.rng), then checked for meaning: duplicate names,
+ * validated against the schema compiled into dim (config/dim-cluster.rng),
+ * then checked for meaning: duplicate names,
  * MACs or addresses, an address outside its server's boot network, a rule
  * that overflows, an unknown image or credentials reference, a node range
  * that selects nothing.  On error returns -errno with one message naming
