@@ -272,6 +272,41 @@ static bool ok_glob(const char *v)
 	return ok_path_chars(v, true, true, 255);
 }
 
+/*
+ * An image's master (dim sync_master's source): an rsync daemon module,
+ * rsync://HOST[:PORT]/MODULE[/PATH], or rsync over ssh, [USER@]HOST:/PATH.
+ * Only characters that no shell or rsync argument treats specially.
+ */
+static bool ok_rsync_source(const char *v)
+{
+	const char *p = v, *rest;
+	size_t i;
+
+	if (!strncmp(v, "rsync://", 8)) {
+		p = v + 8;
+		for (i = 0; p[i] && p[i] != '/'; i++)
+			if (!is_alnum(p[i]) && !in_set(p[i], ".-:"))
+				return false;
+		if (!i || p[i] != '/' || !p[i + 1])
+			return false;
+		rest = p + i;
+	} else {
+		rest = strchr(v, ':');
+		if (!rest || rest == v || rest[1] != '/')
+			return false;
+		for (; p < rest; p++)
+			if (!is_alnum(*p) && !in_set(*p, ".-_@"))
+				return false;
+		rest++;
+		if (!strcmp(rest, "/"))
+			return true;
+	}
+	for (i = 0; rest[i]; i++)
+		if (!is_alnum(rest[i]) && !in_set(rest[i], "._+-/"))
+			return false;
+	return !strstr(rest, "/../") && !strstr(rest, "//") && i <= 255;
+}
+
 static bool ok_dirname(const char *v)
 {
 	return ok_path_chars(v, false, false, CL_NAME_MAX - 1) && !strchr(v, '/');
@@ -311,11 +346,13 @@ static const char *const nfs_servers[] = { "kernel", "ganesha", NULL };
 static const char *const modes[] = { "bind", "overlay", NULL };
 static const char *const nfs_versions[] = { "auto", "3", "4", "4.0", "4.1", "4.2", NULL };
 static const char *const cred_types[] = { "snmp", "ipmi", NULL };
+static const char *const sync_transports[] = { "ssh", "rsyncd", NULL };
 
 enum vkind {
 	V_IDENT, V_HOST, V_NODENAME, V_LEVELNAME, V_WORD15, V_WORD7, V_NUMBER, V_IPV4,
 	V_STRIDES, V_MAC, V_SIZE, V_ABSPATH, V_FILENAME, V_NODES, V_TEXT,
 	V_ROLE, V_DHCP, V_NFSSRV, V_MODE, V_NFSVER, V_CREDTYPE,
+	V_SYNC, V_RSYNCSRC,
 };
 
 static const struct vcheck {
@@ -344,6 +381,8 @@ static const struct vcheck {
 	[V_MODE] = { NULL, modes, "bind or overlay" },
 	[V_NFSVER] = { NULL, nfs_versions, "auto, 3, 4, 4.0, 4.1 or 4.2" },
 	[V_CREDTYPE] = { NULL, cred_types, "snmp or ipmi" },
+	[V_SYNC] = { NULL, sync_transports, "ssh or rsyncd" },
+	[V_RSYNCSRC] = { ok_rsync_source, NULL, "rsync://HOST[:PORT]/MODULE[/PATH] or [USER@]HOST:/PATH" },
 };
 
 static bool value_ok(enum vkind k, const char *v)
@@ -368,6 +407,7 @@ static const struct attr_spec {
 	{ "cluster", "name", V_IDENT, true },
 	{ "management", "name", V_HOST, true },
 	{ "management", "address", V_IPV4, true },
+	{ "management", "storage", V_ABSPATH, false },
 	{ "naming", "blade-linear", V_WORD7, false },
 	{ "naming", "chassis-linear", V_WORD7, false },
 	{ "naming", "mm-suffix", V_WORD7, false },
@@ -380,16 +420,22 @@ static const struct attr_spec {
 	{ "imageservers", "storage", V_ABSPATH, false },
 	{ "imageservers", "dhcp", V_DHCP, false },
 	{ "imageservers", "nfs", V_NFSSRV, false },
+	{ "imageservers", "sync", V_SYNC, false },
 	{ "imageserver", "name", V_NODENAME, true },
 	{ "imageserver", "storage", V_ABSPATH, false },
 	{ "imageserver", "dhcp", V_DHCP, false },
 	{ "imageserver", "nfs", V_NFSSRV, false },
+	{ "imageserver", "sync", V_SYNC, false },
 	{ "network", "base", V_IPV4, true },
 	{ "network", "prefix", V_NUMBER, true },
 	{ "network", "strides", V_STRIDES, false },
 	{ "address", "base", V_IPV4, true },
 	{ "address", "strides", V_STRIDES, false },
 	{ "chassis", "credentials", V_IDENT, false },
+	{ "use", "nodes", V_NODES, true },
+	{ "use", "credentials", V_IDENT, true },
+	{ "bmc", "base", V_IPV4, true },
+	{ "bmc", "strides", V_STRIDES, false },
 	{ "credentials", "name", V_IDENT, true },
 	{ "credentials", "type", V_CREDTYPE, true },
 	{ "credentials", "file", V_ABSPATH, true },
@@ -399,6 +445,7 @@ static const struct attr_spec {
 	{ "image", "mode", V_MODE, false },
 	{ "image", "nfs", V_NFSVER, false },
 	{ "image", "rw-size", V_SIZE, true },
+	{ "image", "master", V_RSYNCSRC, false },
 	{ "boot", "image", V_IDENT, true },
 	{ "boot", "nodes", V_NODES, true },
 	{ "absent", "nodes", V_NODES, true },
@@ -423,6 +470,7 @@ struct loader {
 	struct dim_err *err;
 	xmlNode *root;
 	struct cl_rule net_rule, srv_rule, mm_rule, blade_rule;
+	struct cl_rule bmc_rule;	/* <blades><bmc>; line 0 if none */
 	unsigned net_prefix;
 	const char *mm_cred;		/* <chassis credentials=...>, resolved after pass 0 */
 	unsigned *mac_line;		/* per blade: the line of its <mac>, 0 for none */
@@ -680,7 +728,7 @@ static int do_cluster(struct loader *L, xmlNode *n)
 static int do_management(struct loader *L, xmlNode *n)
 {
 	struct cluster *c = L->c;
-	const char *name, *addr, *why;
+	const char *name, *addr, *why, *storage;
 	char a[16];
 	uint32_t ip;
 	int rc;
@@ -688,8 +736,11 @@ static int do_management(struct loader *L, xmlNode *n)
 	rc = get(L, n, "name", &name);
 	if (!rc)
 		rc = get(L, n, "address", &addr);
+	if (!rc)
+		rc = get_or(L, n, "storage", "/var/lib/dim", &storage);
 	if (rc < 0)
 		return rc;
+	copy(c->mgmt_storage, sizeof(c->mgmt_storage), storage);
 	parse_ipv4(addr, &ip);
 	fmt_addr(ip, a, sizeof(a));
 	if (addr_unusable(ip, &why))
@@ -1070,9 +1121,14 @@ static uint32_t rule_addr(const struct cluster *c, const struct cl_rule *r, unsi
 
 static int server_settings(struct loader *L, xmlNode *n, struct cl_server *s, bool defaults)
 {
-	const char *storage, *dhcp, *nfs;
+	const char *storage, *dhcp, *nfs, *sync;
 	int rc;
 
+	rc = get_or(L, n, "sync", defaults ? "ssh" : NULL, &sync);
+	if (rc < 0)
+		return rc;
+	if (sync)
+		copy(s->sync, sizeof(s->sync), sync);
 	rc = get_or(L, n, "storage", defaults ? "/var/lib/dim" : NULL, &storage);
 	if (!rc)
 		rc = get_or(L, n, "dhcp", defaults ? "isc" : NULL, &dhcp);
@@ -1183,6 +1239,7 @@ static int do_imageservers(struct loader *L, xmlNode *n)
 		copy(c->servers[i].storage, sizeof(c->servers[i].storage), defaults.storage);
 		copy(c->servers[i].dhcp, sizeof(c->servers[i].dhcp), defaults.dhcp);
 		copy(c->servers[i].nfs, sizeof(c->servers[i].nfs), defaults.nfs);
+		copy(c->servers[i].sync, sizeof(c->servers[i].sync), defaults.sync);
 	}
 	rc = servers_place(L);
 	if (rc < 0)
@@ -1214,6 +1271,43 @@ static int do_imageservers(struct loader *L, xmlNode *n)
 }
 
 /* ---------------------------------------------------------------- <chassis>, <blades> */
+
+/* <use nodes="s02c[1-4]" credentials="rack"/>: those chassis use other credentials; later wins. */
+static int chassis_use(struct loader *L, xmlNode *n)
+{
+	struct cluster *c = L->c;
+	struct cl_selection sel = { 0 };
+	const char *nodes, *cred;
+	unsigned i, k;
+	int rc;
+
+	for (xmlNode *u = first_elem(n); u; u = next_elem(u)) {
+		if (strcmp(elem_name(u), "use"))
+			continue;
+		rc = get(L, u, "nodes", &nodes);
+		if (!rc)
+			rc = get(L, u, "credentials", &cred);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < c->n_creds; i++)
+			if (!strcmp(c->creds[i].name, cred))
+				break;
+		if (i == c->n_creds)
+			return lerr(L, line_of(u), "chassis: use: no <credentials name=\"%s\">", cred);
+		rc = cluster_select_chassis(c, nodes, &sel, L->err);
+		if (rc < 0) {
+			char msg[sizeof(L->err->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", L->err->msg);
+			return lerr(L, line_of(u), "chassis: use: %s", msg);
+		}
+		for (k = 0; k < c->n_chassis; k++)
+			if (cl_selected(&sel, k))
+				c->chassis[k].cred = i;
+		cl_selection_free(&sel);
+	}
+	return 0;
+}
 
 static int do_chassis(struct loader *L, xmlNode *n)
 {
@@ -1250,6 +1344,48 @@ static int do_chassis(struct loader *L, xmlNode *n)
 		for (unsigned k = 0; k < c->n_chassis; k++)
 			c->chassis[k].cred = i;
 	}
+	return chassis_use(L, n);
+}
+
+/*
+ * <bmc base=".." strides=".."/>: every node's own BMC address.  Needed when
+ * a chassis is reached with ipmi credentials: its nodes are rack nodes, each
+ * with its BMC, not blades behind a management module.
+ */
+static int blades_bmc(struct loader *L, xmlNode *n)
+{
+	struct cluster *c = L->c;
+	xmlNode *bmc = child(n, "bmc");
+	const char *why;
+	char a[16];
+	unsigned i;
+	int rc;
+
+	if (bmc) {
+		rc = parse_rule(L, bmc, c->n_levels, "bmc rule of blades", &L->bmc_rule);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < c->n_blades; i++) {
+			uint32_t ip = rule_addr(c, &L->bmc_rule, c->n_levels, i);
+
+			if (addr_unusable(ip, &why)) {
+				fmt_addr(ip, a, sizeof(a));
+				return lerr(L, L->bmc_rule.line, "bmc rule of blades: %s gets %s, %s",
+					    c->blades[i].name, a, why);
+			}
+			c->blades[i].bmc_addr.s_addr = htonl(ip);
+			c->blades[i].has_bmc = true;
+		}
+		return 0;
+	}
+	for (i = 0; i < c->n_chassis; i++) {
+		unsigned cr = c->chassis[i].cred;
+
+		if (cr != CL_NONE && !strcmp(c->creds[cr].type, "ipmi"))
+			return lerr(L, line_of(n),
+				    "blades: chassis %s is reached with ipmi credentials %s, so its nodes need BMC addresses: <bmc base=... strides=.../>",
+				    c->chassis[i].name, c->creds[cr].name);
+	}
 	return 0;
 }
 
@@ -1257,10 +1393,14 @@ static int do_chassis(struct loader *L, xmlNode *n)
 static int do_blades(struct loader *L, xmlNode *n)
 {
 	xmlNode *addr = child(n, "address");
+	int rc;
 
 	if (!addr)
 		return lerr(L, line_of(n), "blades: <address> is needed");
-	return parse_rule(L, addr, L->c->n_levels, "address rule of blades", &L->blade_rule);
+	rc = parse_rule(L, addr, L->c->n_levels, "address rule of blades", &L->blade_rule);
+	if (rc < 0)
+		return rc;
+	return blades_bmc(L, n);
 }
 
 /* ---------------------------------------------------------------- <credentials>, <image> */
@@ -1399,7 +1539,7 @@ static int image_list(struct loader *L, const xmlNode *x, unsigned line, const c
 static int do_image(struct loader *L, xmlNode *n)
 {
 	struct cluster *c = L->c;
-	const char *name, *dist, *kernel, *mode, *nfs, *size;
+	const char *name, *dist, *kernel, *mode, *nfs, *size, *master;
 	struct cl_image *img;
 	char q[64];
 	unsigned i;
@@ -1416,6 +1556,8 @@ static int do_image(struct loader *L, xmlNode *n)
 		rc = get_or(L, n, "nfs", DIM_DEFAULT_NFS, &nfs);
 	if (!rc)
 		rc = get(L, n, "rw-size", &size);
+	if (!rc)
+		rc = get_or(L, n, "master", "", &master);
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < c->n_images; i++)
@@ -1433,6 +1575,7 @@ static int do_image(struct loader *L, xmlNode *n)
 	copy(img->kernel, sizeof(img->kernel), kernel);
 	copy(img->mode, sizeof(img->mode), mode);
 	copy(img->nfs, sizeof(img->nfs), nfs);
+	copy(img->master, sizeof(img->master), master);
 	img->line = line_of(n);
 	rc = parse_size(size, &img->rw_size);
 	if (rc == -ERANGE)
@@ -1633,7 +1776,7 @@ static int check_macs(struct loader *L)
  * management modules, the present blades.  "order" is that order; of two
  * users of one address the later is named, with the line of its rule.
  */
-enum addr_kind { A_MGMT, A_SERVER, A_MM, A_BLADE };
+enum addr_kind { A_MGMT, A_SERVER, A_MM, A_BLADE, A_BMC };
 
 struct addr_use {
 	uint32_t addr;
@@ -1665,6 +1808,9 @@ static void addr_user(const struct cluster *c, const struct addr_use *u, char *b
 	case A_BLADE:
 		snprintf(buf, size, "blade %s", c->blades[u->index].name);
 		break;
+	case A_BMC:
+		snprintf(buf, size, "the BMC of %s", c->blades[u->index].name);
+		break;
 	}
 }
 
@@ -1679,6 +1825,8 @@ static unsigned addr_line(const struct loader *L, const struct addr_use *u)
 		return L->mm_rule.line;
 	case A_BLADE:
 		return L->blade_rule.line;
+	case A_BMC:
+		return L->bmc_rule.line;
 	}
 	return line_of(child(L->root, "management"));
 }
@@ -1699,7 +1847,7 @@ static int check_addresses(struct loader *L)
 	char a[16], who[96], whom[96];
 	int rc = 0;
 
-	u = calloc(1 + (size_t)c->n_servers + c->n_chassis + c->n_blades, sizeof(*u));
+	u = calloc(1 + (size_t)c->n_servers + c->n_chassis + 2 * (size_t)c->n_blades, sizeof(*u));
 	if (!u)
 		return dim_err_set(L->err, -ENOMEM, "out of memory");
 	addr_add(u, &n, c->mgmt_addr, A_MGMT, 0);
@@ -1710,6 +1858,9 @@ static int check_addresses(struct loader *L)
 	for (i = 0; i < c->n_blades; i++)
 		if (!c->blades[i].absent)
 			addr_add(u, &n, c->blades[i].addr, A_BLADE, i);
+	for (i = 0; i < c->n_blades; i++)
+		if (c->blades[i].has_bmc && !c->blades[i].absent)
+			addr_add(u, &n, c->blades[i].bmc_addr, A_BMC, i);
 	qsort(u, n, sizeof(*u), cmp_addr_use);
 	for (i = 1; i < n; i++)
 		if (u[i].addr == u[i - 1].addr && (bad == CL_NONE || u[i].order < u[bad].order))

@@ -81,6 +81,8 @@ struct cl_image {
 	char **per_blade;	/* files that belong to each blade (its logs, its state) */
 	unsigned n_per_blade;
 	unsigned line;
+	/* dim sync_master's source: rsync://HOST[:PORT]/MODULE[/PATH] or [USER@]HOST:/PATH; "" if none */
+	char master[256];
 };
 
 struct cl_server {
@@ -95,6 +97,9 @@ struct cl_server {
 	char nfs[16];			/* NFS server: "kernel", "ganesha" */
 	unsigned first_chassis, n_chassis;	/* range in cluster->chassis */
 	unsigned first_blade, n_blades;		/* range in cluster->blades */
+	/* how the management node pushes to it: "ssh" (rsync over ssh to
+	 * ADDRESS:STORAGE) or "rsyncd" (rsync daemon module "dim" = STORAGE) */
+	char sync[8];
 };
 
 struct cl_chassis {
@@ -120,6 +125,9 @@ struct cl_blade {
 	uint8_t mac[6];
 	bool has_mac;
 	bool absent;			/* an empty bay: no address use, never in a range's result */
+	/* its own BMC (<blades><bmc>), for nodes of a chassis with ipmi credentials */
+	struct in_addr bmc_addr;
+	bool has_bmc;
 };
 
 struct cluster {
@@ -143,6 +151,8 @@ struct cluster {
 	unsigned n_images;
 	struct cl_cred *creds;
 	unsigned n_creds;
+	/* the management node's storage root: master copies in STORAGE/masters/IMAGE */
+	char mgmt_storage[256];
 };
 
 /*
