@@ -249,6 +249,7 @@ demo:
 bench:
 	$(Q)tests/deps.sh check
 	$(Q)$(MAKE) --no-print-directory all
+	$(Q)O=$(abspath $(O)) tests/bench/config.sh
 	$(Q)O=$(abspath $(O)) tests/bench/boot.sh
 
 install: all
