@@ -124,10 +124,14 @@ static bool differs(const char *path, const struct dhcp_buf *text)
 	return d;
 }
 
-/* Run argv with its output captured (stdout and stderr, at most OUTPUT_MAX bytes). */
+/*
+ * Run argv with its output captured (stdout and stderr, at most OUTPUT_MAX
+ * bytes).  A check or reload that hangs is stopped after RUN_TIMEOUT_MS.
+ */
+#define RUN_TIMEOUT_MS 60000
 static int run_captured(const char *const argv[], char **out, int *status, struct dim_err *err)
 {
-	struct runner_opts o = { .out_fd = -1, .null_stdin = 1 };
+	struct runner_opts o = { .out_fd = -1, .null_stdin = 1, .timeout_ms = RUN_TIMEOUT_MS };
 	char *buf;
 	ssize_t n;
 	size_t len = 0;

@@ -671,7 +671,7 @@ int nfs_check_file(enum nfs_backend b, const char *file, const struct nfs_plan *
 static int reload_kernel(char *what, size_t size, struct dim_err *err)
 {
 	static const char *const argv[] = { "exportfs", "-ra", NULL };
-	struct runner_opts ro = { .out_fd = -1, .null_stdin = 1 };
+	struct runner_opts ro = { .out_fd = -1, .null_stdin = 1, .timeout_ms = 60000 };
 	char *out = NULL, line[400];
 	int rc;
 

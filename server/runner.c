@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -20,6 +22,9 @@ static void child(const char *const argv[], const struct runner_opts *o, int err
 	int err, fd;
 	size_t i;
 
+	/* Its own process group when it may have to be stopped: its children go too. */
+	if (o->timeout_ms && setpgid(0, 0) < 0)
+		goto fail;
 	if (o->cwd && chdir(o->cwd) < 0)
 		goto fail;
 	if (o->null_stdin) {
@@ -50,6 +55,43 @@ fail:
 	if (write(errfd, &err, sizeof(err)) < 0)
 		_exit(127);
 	_exit(127);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait for pid; past timeout_ms (0: never) send SIGTERM, a second later
+ * SIGKILL.  0, or -ETIMEDOUT once it had to be stopped (and was reaped).
+ */
+static int wait_child(pid_t pid, unsigned timeout_ms, int *wst)
+{
+	uint64_t deadline = timeout_ms ? now_ms() + timeout_ms : 0;
+	int stopped = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, wst, timeout_ms ? WNOHANG : 0);
+
+		if (r == pid)
+			return stopped ? -ETIMEDOUT : 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r == 0 && now_ms() >= deadline) {
+			kill(-pid, stopped ? SIGKILL : SIGTERM);
+			stopped = 1;
+			deadline = now_ms() + 1000;
+		}
+		if (r == 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 int runner_run(const char *const argv[], const struct runner_opts *opts, int *status,
@@ -83,10 +125,12 @@ int runner_run(const char *const argv[], const struct runner_opts *opts, int *st
 		n = read(pipefd[0], &err, sizeof(err));
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
-	while (waitpid(pid, &wst, 0) < 0) {
-		if (errno != EINTR)
-			return dim_err_set(e, -errno, "%s: waitpid: %s", argv[0], strerror(errno));
-	}
+	rc = wait_child(pid, o->timeout_ms, &wst);
+	if (rc == -ETIMEDOUT)
+		return dim_err_set(e, rc, "%s did not finish in %u.%u s and was stopped", argv[0],
+				   o->timeout_ms / 1000, o->timeout_ms % 1000 / 100);
+	if (rc < 0)
+		return dim_err_set(e, rc, "%s: waitpid: %s", argv[0], strerror(-rc));
 	if (n == (ssize_t)sizeof(err) && err) {
 		if (o->cwd && err == ENOENT && access(o->cwd, X_OK) < 0)
 			return dim_err_set(e, -ENOENT, "%s: cannot run in %s: %s", argv[0], o->cwd,

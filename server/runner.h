@@ -14,6 +14,7 @@ struct runner_opts {
 	int out_fd;			/* the child's stdout and stderr; -1: the caller's */
 	int null_stdin;			/* stdin from /dev/null */
 	const char *const *unset_env;	/* names removed from the child's environment */
+	unsigned timeout_ms;		/* 0: wait as long as it takes; else TERM, then KILL */
 };
 
 /*
@@ -22,6 +23,7 @@ struct runner_opts {
  *   -ENOENT/-EACCES/...  it could not be started ("make: cannot run: ...")
  *   -ECHILD              it exited with a status other than 0 ("make exited with status 2")
  *   -EINTR               a signal ended it ("make was killed by signal 9")
+ *   -ETIMEDOUT           it ran past timeout_ms and was stopped ("make did not finish in 5 s")
  * *status (if not NULL) gets the exit status, or 128 + the signal.
  */
 int runner_run(const char *const argv[], const struct runner_opts *opts, int *status,
