@@ -14,6 +14,8 @@ struct dim_cmd {
 	int (*run)(int argc, char **argv);	/* argv[0] is the command name */
 };
 
+extern const struct dim_cmd cmd_bcadmin;
+extern const struct dim_cmd cmd_bctool;
 extern const struct dim_cmd cmd_buildzimage;
 extern const struct dim_cmd cmd_dhcp;
 extern const struct dim_cmd cmd_list;

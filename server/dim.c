@@ -13,14 +13,14 @@
 
 static const char *const planned[][2] = {
 	{ "image", "create an image on its image servers" },
-	{ "bctool", "per-blade power and inventory through the management module" },
-	{ "bcadmin", "chassis-wide power and inventory" },
 	{ "sync_master", "pull changes from the master blade" },
 	{ "sync_server", "push changes to the image servers" },
 	{ "sync_image", "apply changes inside an image server" },
 };
 
 static const struct dim_cmd *const commands[] = {
+	&cmd_bcadmin,
+	&cmd_bctool,
 	&cmd_buildzimage,
 	&cmd_dhcp,
 	&cmd_list,
