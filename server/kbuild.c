@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -58,6 +59,34 @@ static int oom(struct kbuild *kb)
 	return dim_err_set(&kb->err, -ENOMEM, "out of memory");
 }
 
+/*
+ * flock DIR/dim.lock: waiting for it, or failing with -EBUSY if another
+ * process holds it (two builds in one object tree would corrupt it).
+ */
+static int lock(struct kbuild *kb, const char *dir, int wait, int *fdp)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/dim.lock", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return dim_err_set(&kb->err, -errno, "%s: %s", path, strerror(errno));
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		int err = errno;
+
+		if (err == EINTR)
+			continue;
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return dim_err_set(&kb->err, -EBUSY, "%s: another dim buildzimage is "
+					   "building there now (it holds %s)", dir, path);
+		return dim_err_set(&kb->err, -err, "%s: %s", path, strerror(err));
+	}
+	*fdp = fd;
+	return 0;
+}
+
 int kbuild_init(struct kbuild *kb, const char *arch, const char *build, int jobs)
 {
 	char real[PATH_MAX];
@@ -65,6 +94,7 @@ int kbuild_init(struct kbuild *kb, const char *arch, const char *build, int jobs
 	int rc, fd;
 
 	memset(kb, 0, sizeof(*kb));
+	kb->lock_fd = -1;
 	kconfig_init(&kb->want);
 	kconfig_init(&kb->have);
 	kb->a = kbuild_arch(arch);
@@ -91,6 +121,9 @@ int kbuild_init(struct kbuild *kb, const char *arch, const char *build, int jobs
 	rc = mkdir_p(kb->tree, 0755);
 	if (rc)
 		return dim_err_set(&kb->err, rc, "%s: %s", kb->tree, strerror(-rc));
+	rc = lock(kb, kb->tree, 0, &kb->lock_fd);
+	if (rc)
+		return rc;
 	/* A new log for every run. */
 	fd = open(kb->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -120,6 +153,9 @@ void kbuild_free(struct kbuild *kb)
 	kb->mismatch = NULL;
 	kb->n_fragments = 0;
 	kb->n_mismatch = 0;
+	if (kb->lock_fd >= 0)
+		close(kb->lock_fd);	/* releases the flock */
+	kb->lock_fd = -1;
 }
 
 /* Run argv with its output appended to the build log. */
@@ -378,8 +414,28 @@ int kbuild_source(struct kbuild *kb, const char *source)
 		return dim_err_set(&kb->err, -EINVAL, "%s: neither a directory nor a tarball",
 				   source);
 	rc = unpacked_paths(kb, source, &st, &u);
-	if (!rc && !unpacked_before(&u))
-		rc = unpack(kb, source, &u);
+	if (!rc && !unpacked_before(&u)) {
+		char *srcdir = NULL;
+		int fd = -1;
+
+		/* One unpacking at a time; who waited finds it done. */
+		if (asprintf(&srcdir, "%s/src", kb->build) < 0) {
+			srcdir = NULL;
+			rc = oom(kb);
+		}
+		if (!rc) {
+			rc = mkdir_p(srcdir, 0755);
+			if (rc)
+				dim_err_set(&kb->err, rc, "%s: %s", srcdir, strerror(-rc));
+		}
+		if (!rc)
+			rc = lock(kb, srcdir, 1, &fd);
+		if (!rc && !unpacked_before(&u))
+			rc = unpack(kb, source, &u);
+		if (fd >= 0)
+			close(fd);
+		free(srcdir);
+	}
 	if (!rc) {
 		kb->source = u.dest;
 		u.dest = NULL;

@@ -11,6 +11,7 @@
  *   BUILD/ARCH/dim-allconfig         the merged fragments (KCONFIG_ALLCONFIG)
  *   BUILD/ARCH/dim-initramfs.cpio    the initramfs (CONFIG_INITRAMFS_SOURCE)
  *   BUILD/ARCH/dim-build.log         everything the kernel's make said
+ *   BUILD/ARCH/dim.lock, BUILD/src/dim.lock   flock(2): one build per tree
  *
  * The steps are separate calls so the command can say what is going on
  * (the first build takes minutes).  Library code: nothing printed, errors
@@ -47,13 +48,18 @@ struct kbuild {
 	struct kconfig_mismatch *mismatch;	/* after a failed check */
 	size_t n_mismatch;
 	struct kconfig have;
+	int lock_fd;		/* BUILD/ARCH/dim.lock, held from init to free */
 	struct dim_err err;
 };
 
 /* The table entry for arch, or NULL. */
 const struct kbuild_arch *kbuild_arch(const char *arch);
 
-/* Set up for arch in build (created).  jobs 0: one per online CPU. */
+/*
+ * Set up for arch in build (created).  jobs 0: one per online CPU.  -EBUSY
+ * when another process builds in BUILD/ARCH now (its lock is held until
+ * kbuild_free()).
+ */
 int kbuild_init(struct kbuild *kb, const char *arch, const char *build, int jobs);
 void kbuild_free(struct kbuild *kb);
 
@@ -67,7 +73,9 @@ int kbuild_needs_unpack(struct kbuild *kb, const char *source);
  * The kernel source: a directory holding a kernel tree, used as it is, or a
  * tarball (.tar.xz, .tar.gz, .tar.bz2, .tar) unpacked by tar into
  * BUILD/src/NAME (NAME: its file name without .tar.*) unless it was before.
- * The unpacking goes to a temporary directory renamed into place.
+ * The unpacking goes to a temporary directory renamed into place, under
+ * BUILD/src/dim.lock (a build for another architecture may be unpacking the
+ * same tarball: this one waits for it and then finds it done).
  */
 int kbuild_source(struct kbuild *kb, const char *source);
 

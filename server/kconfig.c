@@ -374,8 +374,8 @@ void kconfig_describe(const struct kconfig_mismatch *m, char *buf, size_t size)
 	else
 		snprintf(where, sizeof(where), "%s", w->file);
 	if (!h) {
-		snprintf(buf, size, "%s: %s=%s%s%s, but the .config does not have it (unknown "
-			 "to this kernel, or in a menu that is off)", where, w->name, wq, w->value,
+		snprintf(buf, size, "%s: %s=%s%s%s, but the .config does not have it (its menu "
+			 "or a dependency is off, or this kernel has no such symbol)", where, w->name, wq, w->value,
 			 wq);
 	} else if (!h->is_string && !strcmp(h->value, "n")) {
 		snprintf(buf, size, "%s: %s=%s%s%s, but the .config has it not set (a "

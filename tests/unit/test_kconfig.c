@@ -211,8 +211,8 @@ static void test_check(void **state)
 				  "has 100");
 	kconfig_describe(&m[2], line, sizeof(line));
 	assert_string_equal(line, "kernel-config/common.config:6: CONFIG_NO_SUCH=y, but the "
-				  ".config does not have it (unknown to this kernel, or in a "
-				  "menu that is off)");
+				  ".config does not have it (its menu or a dependency is off, "
+				  "or this kernel has no such symbol)");
 	kconfig_describe(&m[3], line, sizeof(line));
 	assert_string_equal(line, "kernel-config/common.config:8: CONFIG_NR_CPUS=\"64\", but the "
 				  ".config has 64");
@@ -228,8 +228,8 @@ static void test_check(void **state)
 	assert_int_equal(n, 6);
 	kconfig_describe(&m[5], line, sizeof(line));
 	assert_string_equal(line, "dim buildzimage: CONFIG_INITRAMFS_SOURCE=\"/x.cpio\", but the "
-				  ".config does not have it (unknown to this kernel, or in a menu "
-				  "that is off)");
+				  ".config does not have it (its menu or a dependency is off, or "
+				  "this kernel has no such symbol)");
 	free(m);
 
 	/* All met: no array at all. */

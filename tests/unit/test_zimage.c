@@ -290,6 +290,16 @@ static void test_kbuild_flow(void **state)
 
 	assert_int_equal(kbuild_init(&kb, "ppc64le", path("kb"), 1), 0);
 	assert_string_equal(kb.tree, path("kb/ppc64le"));
+	{
+		/* One build per object tree at a time; another architecture is another tree. */
+		struct kbuild other;
+
+		assert_int_equal(kbuild_init(&other, "ppc64le", path("kb"), 1), -EBUSY);
+		assert_non_null(strstr(other.err.msg, "another dim buildzimage is building there"));
+		kbuild_free(&other);
+		assert_int_equal(kbuild_init(&other, "x86_64", path("kb"), 1), 0);
+		kbuild_free(&other);
+	}
 	assert_int_equal(kbuild_fragments(&kb, path("conf")), 0);
 	assert_int_equal(kb.n_fragments, 2);
 	assert_string_equal(kb.fragments[1], path("conf/ppc64le.config"));
@@ -306,7 +316,7 @@ static void test_kbuild_flow(void **state)
 		char want[512];
 
 		snprintf(want, sizeof(want), "%s:3: CONFIG_DROPPED=y, but the .config does not have "
-			 "it (unknown to this kernel, or in a menu that is off)",
+			 "it (its menu or a dependency is off, or this kernel has no such symbol)",
 			 path("conf/common.config"));
 		assert_string_equal(msg, want);
 	}
