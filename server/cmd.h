@@ -20,6 +20,10 @@ extern const struct dim_cmd cmd_buildzimage;
 extern const struct dim_cmd cmd_dhcp;
 extern const struct dim_cmd cmd_list;
 extern const struct dim_cmd cmd_nfs;
+extern const struct dim_cmd cmd_image;
+extern const struct dim_cmd cmd_sync_master;
+extern const struct dim_cmd cmd_sync_server;
+extern const struct dim_cmd cmd_sync_image;
 
 /* Print "dim NAME: message" to stderr; returns 1, the usual failure status. */
 __attribute__((format(printf, 2, 3)))

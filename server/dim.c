@@ -11,13 +11,6 @@
 
 #define DIM_VERSION "0.1"
 
-static const char *const planned[][2] = {
-	{ "image", "create an image on its image servers" },
-	{ "sync_master", "pull changes from the master blade" },
-	{ "sync_server", "push changes to the image servers" },
-	{ "sync_image", "apply changes inside an image server" },
-};
-
 static const struct dim_cmd *const commands[] = {
 	&cmd_bcadmin,
 	&cmd_bctool,
@@ -25,6 +18,10 @@ static const struct dim_cmd *const commands[] = {
 	&cmd_dhcp,
 	&cmd_list,
 	&cmd_nfs,
+	&cmd_image,
+	&cmd_sync_master,
+	&cmd_sync_server,
+	&cmd_sync_image,
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -38,9 +35,6 @@ static void usage(FILE *out)
 		     "commands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
-	fprintf(out, "\nnot in this version yet:\n");
-	for (i = 0; i < ARRAY_SIZE(planned); i++)
-		fprintf(out, "  %-12s %s\n", planned[i][0], planned[i][1]);
 	fprintf(out, "\n\"dim COMMAND --help\" describes a command; man dim(8), dim-linuxrc(7).\n");
 }
 
@@ -51,11 +45,6 @@ static int run(const char *name, int argc, char **argv)
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(commands[i]->name, name))
 			return commands[i]->run(argc, argv);
-	for (i = 0; i < ARRAY_SIZE(planned); i++)
-		if (!strcmp(planned[i][0], name)) {
-			fprintf(stderr, "dim %s: not in this version of dim yet\n", name);
-			return 2;
-		}
 	fprintf(stderr, "dim: unknown command \"%s\" (dim --help lists them)\n", name);
 	return 2;
 }
