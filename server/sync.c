@@ -185,7 +185,8 @@ int sync_image_dir(const struct cl_server *s, const struct cl_image *img, const 
 
 /* ---------------------------------------------------------------- rsync */
 
-int sync_rsync_common(struct sync_argv *a, const struct cl_image *img, const struct sync_opts *o)
+int sync_rsync_common(struct sync_argv *a, const struct cl_image *img, const struct sync_opts *o,
+		      bool remote_shell)
 {
 	static const char *const opts[] = {
 		"rsync", "-aHS", "--numeric-ids", "--delete", "--delete-delay", "--delete-excluded",
@@ -202,7 +203,8 @@ int sync_rsync_common(struct sync_argv *a, const struct cl_image *img, const str
 		rc = sync_argv_add(a, "--dry-run");
 	if (!rc && o->checksum)
 		rc = sync_argv_add(a, "--checksum");
-	if (!rc && o->rsh)
+	/* not for rsync://: with a remote shell rsync would tunnel the daemon protocol through it */
+	if (!rc && o->rsh && remote_shell)
 		rc = sync_argv_addf(a, "--rsh=%s", o->rsh);
 	/* keep-out: "/var/log/STAR" is anchored at the transfer's root, as rsync reads it */
 	for (i = 0; !rc && i < img->n_keep_out; i++)
@@ -239,7 +241,7 @@ int sync_master_argv(const struct cluster *c, const struct cl_image *img, const 
 		return dim_err_set(e, -EINVAL, "image %s has no master= to pull from", img->name);
 	if (sync_mgmt_master(c, img, dst, sizeof(dst)))
 		return dim_err_set(e, -ENAMETOOLONG, "image %s: master copy path too long", img->name);
-	rc = sync_rsync_common(a, img, o);
+	rc = sync_rsync_common(a, img, o, strncmp(img->master, "rsync://", 8) != 0);
 	if (!rc)
 		rc = add_source(a, img->master, o->path);
 	if (!rc)
@@ -258,7 +260,7 @@ int sync_server_argv(const struct cluster *c, const struct cl_server *s, const s
 	snprintf(addr, sizeof(addr), "%u.%u.%u.%u", ntohl(s->addr.s_addr) >> 24,
 		 (ntohl(s->addr.s_addr) >> 16) & 255, (ntohl(s->addr.s_addr) >> 8) & 255,
 		 ntohl(s->addr.s_addr) & 255);
-	rc = sync_rsync_common(a, img, o);
+	rc = sync_rsync_common(a, img, o, strcmp(s->sync, "rsyncd") != 0);
 	if (!rc)
 		rc = add_source(a, src, o->path);
 	if (!rc && !strcmp(s->sync, "rsyncd"))

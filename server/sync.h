@@ -67,7 +67,8 @@ struct sync_opts {
 
 /* The rsync options every step uses: archive, hard links, sparse, numeric owners,
  * deletions after the transfer, --delay-updates, keep-out excluded. */
-int sync_rsync_common(struct sync_argv *a, const struct cl_image *img, const struct sync_opts *o);
+int sync_rsync_common(struct sync_argv *a, const struct cl_image *img, const struct sync_opts *o,
+		      bool remote_shell);
 
 /* rsync from the master blade (img->master) to MGMT/masters/IMAGE. */
 int sync_master_argv(const struct cluster *c, const struct cl_image *img, const struct sync_opts *o,
