@@ -230,8 +230,9 @@ static int bc_status(struct bc *b, int status, netsnmp_pdu *resp, const char *wh
 		rc = dim_err_set(err, -ETIMEDOUT, "%s: no answer to %s after %u tr%s of %u ms%s",
 				 b->peer, what, b->w->retries + 1, b->w->retries ? "ies" : "y",
 				 b->w->timeout_ms,
-				 cr->version == 3 ? "" :
-				 " (a module ignores a wrong community: check the credentials)");
+				 cr->version == 3 ?
+				 " (a module does not answer a wrong SNMPv3 priv password either)" :
+				 " (a module does not answer a wrong community either)");
 		b->dead = true;
 		snprintf(b->dead_msg, sizeof(b->dead_msg), "%.290s", err->msg);
 		return rc;
