@@ -178,3 +178,63 @@ def _main(argv):
 
 if __name__ == "__main__":
     sys.exit(_main(sys.argv))
+
+
+class IPMISim:
+    """Debian's ipmi_sim (openipmi) as one node's BMC at addr:623, its power a
+    file the chassis-control helper keeps (tests/snmp/ipmi_chassis_control)."""
+
+    def __init__(self, workdir, addr, user="admin", password="sim-secret-1", ns=None):
+        self.dir = workdir
+        self.addr = addr
+        self.ns = ns
+        self.proc = None
+        os.makedirs(os.path.join(workdir, "state"), exist_ok=True)
+        with open(os.path.join(workdir, "lan.conf"), "w") as f:
+            f.write('name "dimsim"\nset_working_mc 0x20\n  startlan 1\n'
+                    "    addr %s 623\n    priv_limit admin\n" % addr)
+            for who in ("callback", "user", "operator", "admin"):
+                f.write("    allowed_auths_%s md5 straight\n" % who)
+            f.write("    guid a123456789abcdefa123456789abcdef\n  endlan\n"
+                    '  chassis_control "%s"\n' % os.path.join(HERE, "ipmi_chassis_control"))
+            f.write('  user 2 true "%s" "%s" admin 10 md5 straight\n' % (user, password))
+        with open(os.path.join(workdir, "sim.emu"), "w") as f:
+            f.write("mc_setbmc 0x20\n"
+                    "mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n"
+                    "sel_enable 0x20 1000 0x0a\nmc_enable 0x20\n")
+
+    def power(self):
+        try:
+            with open(os.path.join(self.dir, "power")) as f:
+                return f.read().strip()
+        except OSError:
+            return "0"
+
+    def start(self):
+        argv = ["ipmi_sim", "-c", "lan.conf", "-f", "sim.emu", "-s", "state", "-n"]
+        if self.ns:
+            argv = ["ip", "netns", "exec", self.ns] + argv
+        self.proc = subprocess.Popen(argv, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.dir, "sim.log"), "w"),
+                                     stderr=subprocess.STDOUT)
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ipmi_sim exited: %s" % open(os.path.join(self.dir, "sim.log")).read())
+            a = ["ss", "-Hlun", "src = %s:623" % self.addr]
+            if self.ns:
+                a = ["ip", "netns", "exec", self.ns] + a
+            if subprocess.run(a, stdout=subprocess.PIPE, text=True).stdout.strip():
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("ipmi_sim not listening on %s:623" % self.addr)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
