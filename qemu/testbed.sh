@@ -12,6 +12,8 @@ TB_ARCH=${TB_ARCH:-ppc64le}
 TB_SERVER_STATE=""
 TB_STORAGE=""
 TB_BLADE_PID=""
+TB_TFTP=${TB_TFTP:-0}	# 1: tb_server also serves TB_STORAGE/root/tftp by TFTP
+TB_IMAGE=${TB_IMAGE:-master}	# the image tb_server builds
 
 tb_die() { echo "${0##*/}: $*" >&2; exit 1; }
 
@@ -58,7 +60,9 @@ tb_zimage() {
 
 # tb_server BLADES_FILE_LINES...: storage with the test master under
 # TB_WORK/storage, one RW image per blade, and the image server up.
-# Each argument is a blades-file line: NAME MAC IP IMAGE MODE.
+# Each argument is a blades-file line: NAME MAC IP IMAGE MODE [KEY=VALUE...].
+# The master is image TB_IMAGE; with TB_TFTP=1 the server also runs tftpd-hpa
+# on TB_STORAGE/root/tftp (put boot files there before the blades boot).
 tb_server() {
 	local line names=()
 	TB_STORAGE=$TB_WORK/storage
@@ -70,26 +74,57 @@ tb_server() {
 		echo "$line" >>"$TB_STORAGE/blades"
 		names+=("${line%% *}")
 	done
-	"$TB_REPO/tests/master/mkmaster" --busybox "$BUSYBOX" --root "$TB_STORAGE/root" "${names[@]}" ||
-		tb_die "building the test master failed"
+	"$TB_REPO/tests/master/mkmaster" --busybox "$BUSYBOX" --root "$TB_STORAGE/root" \
+		--image "$TB_IMAGE" "${names[@]}" || tb_die "building the test master failed"
+	local tftp=()
+	if [ "$TB_TFTP" = 1 ]; then
+		mkdir -p "$TB_STORAGE/root/tftp"
+		tftp=(--tftp)
+	fi
 	"$TB_QEMU/imageserver" down "$TB_SERVER_STATE" 2>/dev/null || true
-	"$TB_QEMU/imageserver" up "$TB_SERVER_STATE" --root "$TB_STORAGE/root" --blades "$TB_STORAGE/blades" ||
-		tb_die "the image server did not come up"
+	"$TB_QEMU/imageserver" up "$TB_SERVER_STATE" --root "$TB_STORAGE/root" --blades "$TB_STORAGE/blades" \
+		"${tftp[@]}" || tb_die "the image server did not come up"
 }
 
 # tb_boot NAME MAC KERNEL INITRD APPEND LOG TIMEOUT [FILTER]: boot a blade;
 # every console line goes to LOG and through FILTER (a function, default:
-# none).  Sets TB_T_MARKER to the host-clock seconds from QEMU start to the
-# master's DIM-MARKER line (empty if none).  Returns QEMU's status.
+# none), and to LOG.times with the host-clock seconds since QEMU start in
+# front.  Sets TB_T_MARKER to the seconds from QEMU start to the master's
+# DIM-MARKER line (empty if none).  Returns QEMU's status.
 #
 # The console is read by a background subshell while this shell sits in
 # `wait`: only `wait` lets a trapped SIGINT (Ctrl-C) run its trap at once;
 # a shell blocked in `read` would first wait for the blade to end.
 tb_boot() {
 	local name=$1 mac=$2 kernel=$3 initrd=$4 append=$5 log=$6 timeout=$7 filter=${8:-}
+	tb_boot_args "$log" "$timeout" "$filter" "$name" --mac "$mac" --kernel "$kernel" \
+		--initrd "$initrd" --append "$append"
+}
+
+# tb_netboot NAME MAC LOG TIMEOUT [FILTER [BLADE_OPTION...]]: as tb_boot, but
+# through the blade's firmware from the network (qemu/blade --netboot): DHCP
+# must name a boot file the server's TFTP tree has.
+tb_netboot() {
+	local name=$1 mac=$2 log=$3 timeout=$4 filter=${5:-}
+	shift 5 2>/dev/null || shift $#
+	tb_boot_args "$log" "$timeout" "$filter" "$name" --mac "$mac" --netboot "$@"
+}
+
+# tb_times LOG REGEX: seconds from QEMU start to the first console line
+# matching REGEX (awk syntax), from LOG.times; empty if none.
+tb_times() {
+	awk -v re="$2" '{ t = $1; sub(/^[^ ]* /, "") } $0 ~ re { printf "%.2f\n", t; exit }' "$1.times"
+}
+
+# tb_boot_args LOG TIMEOUT FILTER NAME BLADE_OPTION...: what tb_boot and
+# tb_netboot share.
+tb_boot_args() {
+	local log=$1 timeout=$2 filter=$3 name=$4
+	shift 4
 	local fifo=$TB_WORK/.console.fifo mark=$TB_WORK/.marker-time t0 reader rc=0
 	TB_T_MARKER=""
 	: >"$log"
+	: >"$log.times"
 	rm -f "$fifo" "$mark"
 	mkfifo "$fifo"
 	t0=$EPOCHREALTIME
@@ -98,6 +133,8 @@ tb_boot() {
 		while IFS= read -r line; do
 			line=${line%$'\r'}
 			printf '%s\n' "$line" >>"$log"
+			# Raw clock now, the subtraction later: no process per line.
+			printf '%s %s\n' "$EPOCHREALTIME" "$line" >>"$log.times"
 			if [ $found = 0 ] && [[ $line == DIM-MARKER* ]]; then
 				awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f\n", b - a }' >"$mark"
 				found=1
@@ -107,13 +144,15 @@ tb_boot() {
 	) &
 	reader=$!
 	timeout --foreground "$timeout" "$TB_QEMU/blade" "$TB_SERVER_STATE" "$name" \
-		--arch "$TB_ARCH" --mac "$mac" --kernel "$kernel" --initrd "$initrd" --append "$append" \
-		>"$fifo" 2>&1 &
+		--arch "$TB_ARCH" "$@" >"$fifo" 2>&1 &
 	TB_BLADE_PID=$!
 	wait "$TB_BLADE_PID" || rc=$?
 	TB_BLADE_PID=""
 	wait "$reader" || true
 	rm -f "$fifo"
+	# Seconds since QEMU start instead of the raw clock.
+	awk -v t0="$t0" '{ t = $1; sub(/^[^ ]* /, ""); printf "%.3f %s\n", t - t0, $0 }' \
+		"$log.times" >"$log.times.tmp" && mv "$log.times.tmp" "$log.times"
 	[ ! -s "$mark" ] || TB_T_MARKER=$(cat "$mark")
 	rm -f "$mark"
 	return $rc

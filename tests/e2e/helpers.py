@@ -65,8 +65,9 @@ def parse_timeline(text):
 class ImageServer:
     """qemu/imageserver up/down around one state directory."""
 
-    def __init__(self, state, root, blades_file, name=None):
+    def __init__(self, state, root, blades_file, name=None, tftp=False):
         self.state, self.root, self.blades_file, self.name = state, root, blades_file, name
+        self.tftp = tftp            # also serve ROOT/tftp with tftpd-hpa
         self.up_seconds = None
 
     def up(self):
@@ -74,6 +75,8 @@ class ImageServer:
                 "--root", self.root, "--blades", self.blades_file]
         if self.name:
             argv += ["--name", self.name]
+        if self.tftp:
+            argv += ["--tftp"]
         t0 = time.monotonic()
         run(argv)
         self.up_seconds = time.monotonic() - t0
@@ -139,12 +142,15 @@ class Boot:
 
 
 class BladeRunner:
-    """Boots blades with qemu/blade and always stops them again."""
+    """Boots blades with qemu/blade and always stops them again.  With
+    kernel=None the blades boot through their firmware from the network
+    (qemu/blade --netboot) instead of -kernel/-initrd."""
 
     def __init__(self, server, kernel, initrd, log_dir, arch="ppc64le"):
         self.server, self.kernel, self.initrd, self.arch = server, kernel, initrd, arch
         self.log_dir = log_dir
         self.started = []           # (Popen of qemu/blade, pidfile)
+        self._marks = {}            # pidfile: bytes only our QEMU's command line holds
         self._lock = threading.Lock()
         os.makedirs(log_dir, exist_ok=True)
         try:
@@ -153,16 +159,23 @@ class BladeRunner:
             pass
 
     def boot(self, name, mac, append="", until=None, count=1, timeout=120, wait_exit=False,
-             log_name=None):
+             log_name=None, extra=()):
         """Boot blade NAME and wait until the regex UNTIL has matched COUNT
         console lines (or QEMU exits, or TIMEOUT seconds pass).  With
         WAIT_EXIT, then also wait for QEMU to exit by itself (the guest
-        powering off).  QEMU is always stopped before this returns."""
+        powering off).  EXTRA: more qemu/blade options (--nic virtio).
+        QEMU is always stopped before this returns."""
         log_path = os.path.join(self.log_dir, (log_name or name) + ".log")
         pidfile = os.path.join(self.log_dir, (log_name or name) + ".pid")
         argv = [os.path.join(QEMU_DIR, "blade"), self.server.state, name, "--mac", mac,
-                "--kernel", self.kernel, "--initrd", self.initrd, "--pidfile", pidfile,
-                "--arch", self.arch]
+                "--pidfile", pidfile, "--arch", self.arch]
+        if self.kernel is None:
+            argv += ["--netboot"]
+            self._marks[pidfile] = ("mac=" + mac).encode()
+        else:
+            argv += ["--kernel", self.kernel, "--initrd", self.initrd]
+            self._marks[pidfile] = self.kernel.encode()
+        argv += list(extra)
         if append:
             argv += ["--append", append]
         pattern = re.compile(until) if until else None
@@ -259,7 +272,7 @@ class BladeRunner:
             # qemu/blade died without stopping QEMU: is it still our QEMU?
             try:
                 with open("/proc/%d/cmdline" % qpid, "rb") as f:
-                    ours = self.kernel.encode() in f.read()
+                    ours = self._marks.get(pidfile, b"\0") in f.read()
             except OSError:
                 ours = False
             if ours:
