@@ -145,12 +145,13 @@ int sync_pick_image(const struct cluster *c, const char *name, bool need_master,
 		*out = i;
 		return 0;
 	}
+	/* the only image with a master is the one the sync commands mean */
 	for (i = 0; i < c->n_images; i++)
-		if (!need_master || c->images[i].master[0]) {
+		if (c->images[i].master[0]) {
 			found = i;
 			n++;
 		}
-	if (n == 1 || c->n_images == 1) {
+	if (n == 1 || (!need_master && c->n_images == 1)) {
 		*out = n == 1 ? found : 0;
 		return 0;
 	}

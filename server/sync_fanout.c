@@ -213,32 +213,41 @@ check_time:
 	return rc ? rc : (int)c.failed;
 }
 
+/* How much a line of rsync's output says about what failed. */
+static int reason_score(const char *line, size_t len)
+{
+	/* the receiving side's own error ("write failed on ...: No space left") says most */
+	if (memmem(line, len, "[receiver]", 10) || memmem(line, len, "[generator]", 11))
+		return 3;
+	/* the summary, and the sender seeing the pipe close, say least */
+	if (!strncmp(line, "rsync error:", 12) || memmem(line, len, "connection unexpectedly", 23) ||
+	    memmem(line, len, "Broken pipe", 11))
+		return 1;
+	return 2;
+}
+
 void fanout_reason(const struct fan_job *j, char *buf, size_t size)
 {
-	const char *p = j->out, *best = NULL, *last = NULL;
-	size_t best_len = 0, last_len = 0;
+	const char *p = j->out, *best = NULL;
+	size_t best_len = 0;
+	int best_score = 0;
 
-	/* rsync's "rsync: [receiver] write failed on ...: No space left on device (28)"
-	 * says more than the "rsync error: ... (code 11)" summary that follows it */
 	while (*p) {
 		const char *line = p;
 		size_t len = strcspn(p, "\n");
+		int sc;
 
 		p += len + (p[len] == '\n');
 		while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
 			len--;
 		if (!len)
 			continue;
-		last = line;
-		last_len = len;
-		if (strncmp(line, "rsync error:", 12) && strncmp(line, "rsync: connection unexpectedly", 30)) {
+		sc = reason_score(line, len);
+		if (sc >= best_score) {
 			best = line;
 			best_len = len;
+			best_score = sc;
 		}
-	}
-	if (!best) {
-		best = last;
-		best_len = last_len;
 	}
 	snprintf(buf, size, "%.*s", best ? (int)best_len : 0, best ? best : "");
 }
