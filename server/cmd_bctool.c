@@ -410,7 +410,7 @@ static int discover_record(struct args *a, const struct collect *k, struct dim_e
 	}
 	rc = (int)stops;
 	if (stops)
-		dim_err_set(err, -EEXIST, "%u conflict%s, not recorded (see above)", stops,
+		dim_err_set(err, -EEXIST, "%u blade%s not recorded (see above)", stops,
 			    stops == 1 ? "" : "s");
 out:
 	if (in_tx)

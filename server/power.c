@@ -504,6 +504,7 @@ unsigned power_discover_judge(const struct cluster *def, const struct cluster *c
 		f->other = CL_NONE;
 		if (!f->has_mac) {
 			f->verdict = PV_NO_MAC;
+			stops++;
 			continue;
 		}
 		f->verdict = PV_NEW;

@@ -195,9 +195,9 @@ bool power_boot_mac(const struct power_result *r, unsigned nic, uint8_t mac[6]);
 
 /*
  * Judge found[0..n) against the definition alone (def) and the definition
- * with the state laid over it (cur).  Returns how many verdicts stop the
- * recording: PV_DEFINED and PV_DUPLICATE always, PV_CHANGED and PV_MOVED
- * unless force.
+ * with the state laid over it (cur).  Returns how many blades are not
+ * recorded for a reason the user must see: PV_NO_MAC, PV_DEFINED and
+ * PV_DUPLICATE always, PV_CHANGED and PV_MOVED unless force.
  */
 unsigned power_discover_judge(const struct cluster *def, const struct cluster *cur,
 			      struct power_found *found, unsigned n, bool force);

@@ -368,7 +368,7 @@ def test_discover_end_to_end(v2c):
     lab.sims["s02c1"].set_config(moved)
     p = lab.run(["bctool", "s02c1b01", "discover"], cluster=lab.nomac, state=state, check=1)
     assert "s02c1b01: conflict: %s is recorded for s01c1b01 (the blade moved?" % mac1 in p.stdout
-    assert "1 conflict, not recorded" in p.stderr
+    assert "1 blade not recorded" in p.stderr
     assert state_macs(state) == macs
     p = lab.run(["bctool", "s02c1b01", "discover", "--force"], cluster=lab.nomac, state=state,
                 check=0)
