@@ -465,13 +465,14 @@ static double seconds_since(const struct timespec *t0)
 /* The last lines of the kernel's build log, where make says what failed. */
 static void log_tail(const char *path, unsigned lines)
 {
-	char *text, *p, *start;
+	char *text = NULL, *p, *start;
 	unsigned n = 0;
-	size_t len;
+	size_t len = 0;
 
-	if (read_file(path, &text, &len) || !len) {
-		if (len == 0)
-			free(text);
+	if (read_file(path, &text, &len))
+		return;
+	if (!len) {
+		free(text);
 		return;
 	}
 	start = text;
@@ -541,7 +542,7 @@ static int zimage_route(struct args *a, uint32_t mtime)
 	struct cpio_stats cs;
 	char *ksource = NULL, *kconfig = NULL, *image = NULL;
 	uint64_t image_size = 0;
-	int rc, changed = 0, ran = 0;
+	int rc, changed = 0, ran = 0, show_log = 0;
 	double make_s;
 	size_t i;
 
@@ -601,8 +602,7 @@ static int zimage_route(struct args *a, uint32_t mtime)
 	rc = kbuild_make(&kb);
 	make_s = seconds_since(&tm);
 	if (rc) {
-		if (rc == -ECHILD)
-			log_tail(kb.log, 25);
+		show_log = rc == -ECHILD;
 		goto err_kb;
 	}
 	rc = kbuild_install(&kb, a->outdir, &image, &image_size);
@@ -624,6 +624,8 @@ err_kb:
 		kconfig_describe(&kb.mismatch[i], line, sizeof(line));
 		fprintf(stderr, "  %s\n", line);
 	}
+	if (show_log)
+		log_tail(kb.log, 25);
 out:
 	free(image);
 	free(kconfig);

@@ -355,8 +355,13 @@ static int unpack(struct kbuild *kb, const char *tarball, const struct unpacked 
 		goto out;
 	}
 	{
+		/*
+		 * --touch: every file is as new as the unpacking, so objects
+		 * built from an older unpacking are rebuilt (with the archive's
+		 * dates, an updated linux-source would look older than them).
+		 */
 		const char *const argv[] = { "tar", "-xf", tarball, "-C", tmp, "--no-same-owner",
-					     NULL };
+					     "--touch", NULL };
 
 		rc = run_logged(kb, argv, "unpacking the kernel source");
 	}

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -395,6 +396,8 @@ static void test_kbuild_tarball(void **state)
 	(void)state;
 	snprintf(tarball, sizeof(tarball), "%s", path("linux-fake-9.9.tar.xz"));
 	snprintf(two, sizeof(two), "%s", path("two.tar"));
+	/* An old file in the archive (see --touch below). */
+	assert_int_equal(utimes(path("linux-fake/Makefile"), tv), 0);
 	assert_int_equal(runner_run(tar, NULL, NULL, &e), 0);
 	assert_int_equal(kbuild_init(&kb, "ppc64le", path("kbt"), 1), 0);
 	assert_int_equal(kbuild_needs_unpack(&kb, path("linux-fake-9.9.tar.xz")), 1);
@@ -409,12 +412,20 @@ static void test_kbuild_tarball(void **state)
 
 	/* Another tarball of the same name (Debian updated linux-source): unpacked again. */
 	put("kbt/src/linux-fake-9.9/stale-file", "old\n");
+	tv[0].tv_sec = tv[1].tv_sec = 3000;
 	assert_int_equal(utimes(path("linux-fake-9.9.tar.xz"), tv), 0);
 	assert_int_equal(kbuild_init(&kb, "ppc64le", path("kbt"), 1), 0);
 	assert_int_equal(kbuild_needs_unpack(&kb, path("linux-fake-9.9.tar.xz")), 1);
 	assert_int_equal(kbuild_source(&kb, path("linux-fake-9.9.tar.xz")), 0);
 	assert_int_equal(access(path("kbt/src/linux-fake-9.9/stale-file"), F_OK), -1);
 	assert_int_equal(access(path("kbt/src/linux-fake-9.9/Kconfig"), F_OK), 0);
+	{
+		/* Files as new as the unpacking, not as old as the archive says. */
+		struct stat st;
+
+		assert_int_equal(stat(path("kbt/src/linux-fake-9.9/Makefile"), &st), 0);
+		assert_true(st.st_mtime > time(NULL) - 600);
+	}
 	kbuild_free(&kb);
 
 	/* Not a kernel tarball; not a tarball; not there. */
