@@ -153,11 +153,20 @@ def _main(argv):
             s = MMSim(os.path.join(d, "mm%d" % (i + 1)), a, chassis("mm%d" % (i + 1)), ns=ns)
             s.start(wait=0)
             sims.append(s)
-        for s in sims:
-            s.wait_up(60)
         with open(os.path.join(d, "pids"), "w") as f:
             for s in sims:
                 f.write("%d\n" % s.proc.pid)
+        for s in sims:
+            s.wait_up(120)
+        # snmpd starts its pass_persist program at the first request: start them all now
+        warm = [subprocess.Popen(["ip", "netns", "exec", ns, "snmpget", "-v2c", "-c", COMMUNITY,
+                                  "-t", "20", "-r", "2", s.addr, SUBTREE + ".2.22.4.3.0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for s in sims]
+        bad = [s.addr for s, w in zip(sims, warm) if w.wait() != 0]
+        if bad:
+            sys.stderr.write("mmsim: no answer from %s\n" % " ".join(bad))
+            return 1
         return 0
     if len(argv) == 3 and argv[1] == "stop":
         path = os.path.join(argv[2], "pids")
@@ -170,6 +179,17 @@ def _main(argv):
                 os.kill(p, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        # our children (snmpd) or not: wait until each PID is gone, at most 20 s
+        end = time.monotonic() + 20
+        for p in pids:
+            while time.monotonic() < end:
+                try:
+                    if os.waitpid(p, os.WNOHANG)[0]:
+                        break
+                except ChildProcessError:
+                    if not os.path.exists("/proc/%d" % p):
+                        break
+                time.sleep(0.05)
         os.unlink(path)
         return 0
     sys.stderr.write("usage: mmsim.py start DIR NS ADDR... | mmsim.py stop DIR\n")
