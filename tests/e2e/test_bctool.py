@@ -469,3 +469,40 @@ def test_usage(lab):
     assert p.returncode == 0 and "discover" in p.stdout
     p = subprocess.run([lab.dim, "--help"], stdout=subprocess.PIPE, text=True)
     assert re.search(r"^  bctool ", p.stdout, re.M) and re.search(r"^  bcadmin ", p.stdout, re.M)
+
+
+def test_qemu_follows_power(v2c, tmp_path):
+    """tests/snmp/follow starts a QEMU process when the module powers the bay on
+    and stops it on off (an empty machine here: the demo passes qemu/blade)."""
+    lab = v2c
+    qemu = shutil.which("qemu-system-x86_64") or shutil.which("qemu-system-ppc64")
+    if not qemu:
+        pytest.skip("no QEMU")
+    lab.run(["bctool", "s01c1b01", "off"], check=0)
+    pidfile = tmp_path / "blade.pid"
+    f = subprocess.Popen([os.path.join(REPO, "tests", "snmp", "follow"), lab.events, "s01c1", "1",
+                          "--pidfile", str(pidfile), "--", qemu, "-M", "none", "-nodefaults",
+                          "-display", "none", "-monitor", "none", "-serial", "none"],
+                         stderr=subprocess.DEVNULL)
+
+    def wait_for(cond, seconds=10):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if cond():
+                return True
+            time.sleep(0.05)
+        return False
+
+    try:
+        time.sleep(0.3)     # the follower reads from the log's end
+        lab.run(["bctool", "s01c1b01", "on"], check=0)
+        assert wait_for(pidfile.exists)
+        pid = int(pidfile.read_text())
+        assert open("/proc/%d/comm" % pid).read().startswith("qemu-system")
+        lab.run(["bctool", "s01c1b02", "on"], check=0)      # another bay: no effect
+        lab.run(["bctool", "s01c1b01", "off"], check=0)
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % pid) and not pidfile.exists())
+        lab.run(["bctool", "s01c1b02", "off"], check=0)
+    finally:
+        f.terminate()
+        f.wait(15)
