@@ -317,19 +317,23 @@ int power_creds_parse(const char *text, size_t len, const char *file, const char
 		if (!seen_version)
 			cr->version = cr->user[0] ? 3 : 2;
 		if (cr->version == 3) {
-			if (!cr->user[0] || !cr->auth_pass[0])
-				return dim_err_set(err, -EINVAL,
-						   "%s: SNMPv3 (authPriv) needs user and auth-password",
-						   file);
+			if (!cr->user[0] || !cr->auth_pass[0]) {
+				rc = dim_err_set(err, -EINVAL,
+						 "%s: SNMPv3 (authPriv) needs user and auth-password",
+						 file);
+				goto out;
+			}
 			/* The management module's own SNMPv3 users use one password for both. */
 			if (!cr->priv_pass[0])
 				memcpy(cr->priv_pass, cr->auth_pass, sizeof(cr->priv_pass));
 		} else if (!cr->community[0]) {
-			return dim_err_set(err, -EINVAL, "%s: SNMPv%s needs community", file,
-					   cr->version == 1 ? "1" : "2c");
+			rc = dim_err_set(err, -EINVAL, "%s: SNMPv%s needs community", file,
+					 cr->version == 1 ? "1" : "2c");
+			goto out;
 		}
 	} else if (!cr->user[0] || !cr->password[0]) {
-		return dim_err_set(err, -EINVAL, "%s: IPMI needs user and password", file);
+		rc = dim_err_set(err, -EINVAL, "%s: IPMI needs user and password", file);
+		goto out;
 	}
 	return 0;
 

@@ -126,6 +126,8 @@ static void test_creds_refused(void **state)
 		  "/etc/dim/secrets/bc:2: auth-password: wants 8 to 127 printable characters (value not shown)" },
 		{ "user=u\nauth-password=topsecret\npriv=3DES\n", "snmp", "priv: wants AES or DES" },
 		{ "version=3\n", "snmp", "SNMPv3 (authPriv) needs user and auth-password" },
+		{ "user=u\npriv-password=topsecret\n", "snmp", "needs user and auth-password" },
+		{ "password=topsecret\n", "ipmi", "IPMI needs user and password" },
 		{ "version=2c\n", "snmp", "SNMPv2c needs community" },
 		{ "community=x\nport=0\n", "snmp", "port: wants a port number" },
 		{ "community=x\ntimeout=60001\n", "snmp", "timeout: wants milliseconds" },
@@ -151,6 +153,8 @@ static void test_creds_refused(void **state)
 		/* nothing half-parsed is left in memory */
 		assert_string_equal(cr.community, "");
 		assert_string_equal(cr.auth_pass, "");
+		assert_string_equal(cr.priv_pass, "");
+		assert_string_equal(cr.password, "");
 	}
 }
 
