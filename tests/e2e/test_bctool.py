@@ -238,6 +238,19 @@ def test_macs_and_inventory(v2c):
     assert "type 8853 model AC1 serial SNs01c101" in p.stdout
 
 
+def test_v1_community(lab):
+    secrets(lab.tmp, "bc", ["version=1", "community=" + mmsim.COMMUNITY, "timeout=500"])
+    p = lab.run(["bctool", "s01c1b03", "on"], check=0)
+    assert "s01c1b03: on (was off)" in p.stdout
+    assert lab.snmpget("s01c1", BC + ".22.1.5.1.1.4.3") == "1"
+    lab.run(["bctool", "s01c1b03", "off"], check=0)
+    # a read-only community: the module refuses the SET, dim says so
+    secrets(lab.tmp, "bc", ["version=2c", "community=" + mmsim.COMMUNITY + "-ro"])
+    p = lab.run(["bctool", "s01c1b03", "on"], check=1)
+    assert "s01c1b03: failed:" in p.stdout and "the module says" in p.stdout
+    assert lab.snmpget("s01c1", BC + ".22.1.5.1.1.4.3") == "0"
+
+
 def test_wrong_community(lab):
     secrets(lab.tmp, "bc", ["community=not-the-one", "timeout=300", "retries=0"])
     p = lab.run(["bctool", "s01c1b01-s01c1b02", "state"], check=1)
