@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Helpers every command uses to speak to the user. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cmd.h"
 
@@ -21,4 +23,31 @@ int cmd_usage(const struct dim_cmd *cmd, int to_stderr)
 {
 	fputs(cmd->usage, to_stderr ? stderr : stdout);
 	return to_stderr ? 2 : 0;
+}
+
+int cmd_usage_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "dim %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(dim %s --help shows the options)\n", name);
+	return 2;
+}
+
+bool cmd_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
 }

@@ -7,6 +7,8 @@
 #ifndef DIM_CMD_H
 #define DIM_CMD_H
 
+#include <stdbool.h>
+
 struct dim_cmd {
 	const char *name;
 	const char *summary;	/* one line for "dim --help" */
@@ -31,5 +33,12 @@ int cmd_error(const char *name, const char *fmt, ...);
 
 /* Print the usage to stdout (on --help) or stderr (on a usage error). */
 int cmd_usage(const struct dim_cmd *cmd, int to_stderr);
+
+/* "dim NAME: message" and a pointer to --help on stderr; returns 2. */
+__attribute__((format(printf, 2, 3)))
+int cmd_usage_error(const char *name, const char *fmt, ...);
+
+/* A decimal option value from min to max; false for anything else. */
+bool cmd_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
 #endif /* DIM_CMD_H */

@@ -72,33 +72,8 @@ static const struct {
 	{ "state", NULL, POWER_STATE },
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
-
-static bool num_arg(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
 
 /* Results come per chassis; kept in arrival order, printed grouped by chassis. */
 struct collect {
@@ -179,20 +154,20 @@ static int bcadmin_run(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 's':
-			if (!num_arg(optarg, 0, 600000, &job.opts.stagger_ms))
+			if (!cmd_uint(optarg, 0, 600000, &job.opts.stagger_ms))
 				return usage_error("--stagger wants milliseconds, 0 to 600000");
 			break;
 		case 'j':
-			if (!num_arg(optarg, 1, POWER_MAX_PARALLEL, &job.opts.parallel))
+			if (!cmd_uint(optarg, 1, POWER_MAX_PARALLEL, &job.opts.parallel))
 				return usage_error("--parallel wants 1 to %d", POWER_MAX_PARALLEL);
 			break;
 		case 't':
-			if (!num_arg(optarg, 1, POWER_MAX_TIMEOUT_MS, &job.opts.timeout_ms))
+			if (!cmd_uint(optarg, 1, POWER_MAX_TIMEOUT_MS, &job.opts.timeout_ms))
 				return usage_error("--timeout wants milliseconds, 1 to %d",
 						   POWER_MAX_TIMEOUT_MS);
 			break;
 		case 'r':
-			if (!num_arg(optarg, 0, POWER_MAX_RETRIES, &u))
+			if (!cmd_uint(optarg, 0, POWER_MAX_RETRIES, &u))
 				return usage_error("--retries wants 0 to %d", POWER_MAX_RETRIES);
 			job.opts.retries = (int)u;
 			break;

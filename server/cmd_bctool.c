@@ -108,33 +108,8 @@ struct args {
 	const char *out;
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
-
-static bool num_arg(const char *s, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || *s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
 
 /* ---------------------------------------------------------------- results */
 
@@ -450,34 +425,34 @@ static int bctool_run(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'j':
-			if (!num_arg(optarg, 1, POWER_MAX_PARALLEL, &a.job.opts.parallel))
+			if (!cmd_uint(optarg, 1, POWER_MAX_PARALLEL, &a.job.opts.parallel))
 				return usage_error("--parallel wants 1 to %d", POWER_MAX_PARALLEL);
 			break;
 		case 't':
-			if (!num_arg(optarg, 1, POWER_MAX_TIMEOUT_MS, &a.job.opts.timeout_ms))
+			if (!cmd_uint(optarg, 1, POWER_MAX_TIMEOUT_MS, &a.job.opts.timeout_ms))
 				return usage_error("--timeout wants milliseconds, 1 to %d",
 						   POWER_MAX_TIMEOUT_MS);
 			break;
 		case 'r':
-			if (!num_arg(optarg, 0, POWER_MAX_RETRIES, &u))
+			if (!cmd_uint(optarg, 0, POWER_MAX_RETRIES, &u))
 				return usage_error("--retries wants 0 to %d", POWER_MAX_RETRIES);
 			a.job.opts.retries = (int)u;
 			break;
 		case OPT_STAGGER:
-			if (!num_arg(optarg, 0, 600000, &a.job.opts.stagger_ms))
+			if (!cmd_uint(optarg, 0, 600000, &a.job.opts.stagger_ms))
 				return usage_error("--stagger wants milliseconds, 0 to 600000");
 			break;
 		case OPT_CYCLE:
-			if (!num_arg(optarg, 0, 600000, &a.job.opts.cycle_ms))
+			if (!cmd_uint(optarg, 0, 600000, &a.job.opts.cycle_ms))
 				return usage_error("--cycle-wait wants milliseconds, 0 to 600000");
 			break;
 		case OPT_WAIT:
-			if (!num_arg(optarg, 0, 3600, &u))
+			if (!cmd_uint(optarg, 0, 3600, &u))
 				return usage_error("--wait wants seconds, 0 to 3600");
 			a.job.opts.ready_ms = u * 1000;
 			break;
 		case OPT_NIC:
-			if (!num_arg(optarg, 1, POWER_MAX_MACS, &a.nic))
+			if (!cmd_uint(optarg, 1, POWER_MAX_MACS, &a.nic))
 				return usage_error("--nic wants 1 to %d", POWER_MAX_MACS);
 			break;
 		case OPT_UPDATE_DHCP:

@@ -135,18 +135,7 @@ struct args {
 	struct initramfs_file *files;
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
 /* SRC:DST, split at the last ":/" so SRC may hold colons; DST is absolute. */
 static int parse_file_arg(char *arg, struct initramfs_file *f)

@@ -130,18 +130,7 @@ static const char *const given_names[] = {
 	"--reload/--pidfile/--control-socket", "--no-check", "--force",
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- writing */
 

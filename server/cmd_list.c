@@ -41,18 +41,7 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
 static int list_run(int argc, char **argv)
 {

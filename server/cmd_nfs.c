@@ -122,36 +122,13 @@ struct args {
 	int n_names;
 };
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dim " NAME ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim " NAME " --help shows the options)\n");
-	return 2;
-}
+#define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
 
 static const char *plural(unsigned n)
 {
 	return n == 1 ? "" : "s";
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || n < min || n > max)
-		return -1;
-	*v = (unsigned)n;
-	return 0;
-}
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
@@ -195,11 +172,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->install.ganesha_main = optarg;
 			break;
 		case 't':
-			if (parse_uint(optarg, 1, 3600, &a->timeout_s) < 0)
+			if (!cmd_uint(optarg, 1, 3600, &a->timeout_s))
 				return usage_error("--timeout %s: seconds, 1 to 3600", optarg);
 			break;
 		case 'j':
-			if (parse_uint(optarg, 1, 4096, &v) < 0)
+			if (!cmd_uint(optarg, 1, 4096, &v))
 				return usage_error("--jobs %s: 1 to 4096", optarg);
 			a->check.jobs = v;
 			break;
