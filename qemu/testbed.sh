@@ -13,6 +13,7 @@ TB_SERVER_STATE=""
 TB_STORAGE=""
 TB_BLADE_PID=""
 TB_TFTP=${TB_TFTP:-0}	# 1: tb_server also serves TB_STORAGE/root/tftp by TFTP
+TB_RA=${TB_RA:-0}	# 1: and sends IPv6 router advertisements (PC blades' iPXE waits for one)
 TB_IMAGE=${TB_IMAGE:-master}	# the image tb_server builds
 
 tb_die() { echo "${0##*/}: $*" >&2; exit 1; }
@@ -81,6 +82,7 @@ tb_server() {
 		mkdir -p "$TB_STORAGE/root/tftp"
 		tftp=(--tftp)
 	fi
+	[ "$TB_RA" = 0 ] || tftp+=(--ra)
 	"$TB_QEMU/imageserver" down "$TB_SERVER_STATE" 2>/dev/null || true
 	"$TB_QEMU/imageserver" up "$TB_SERVER_STATE" --root "$TB_STORAGE/root" --blades "$TB_STORAGE/blades" \
 		"${tftp[@]}" || tb_die "the image server did not come up"

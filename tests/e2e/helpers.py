@@ -65,9 +65,10 @@ def parse_timeline(text):
 class ImageServer:
     """qemu/imageserver up/down around one state directory."""
 
-    def __init__(self, state, root, blades_file, name=None, tftp=False):
+    def __init__(self, state, root, blades_file, name=None, tftp=False, ra=False):
         self.state, self.root, self.blades_file, self.name = state, root, blades_file, name
         self.tftp = tftp            # also serve ROOT/tftp with tftpd-hpa
+        self.ra = ra                # and IPv6 router advertisements (iPXE waits for one)
         self.up_seconds = None
 
     def up(self):
@@ -77,6 +78,8 @@ class ImageServer:
             argv += ["--name", self.name]
         if self.tftp:
             argv += ["--tftp"]
+        if self.ra:
+            argv += ["--ra"]
         t0 = time.monotonic()
         run(argv)
         self.up_seconds = time.monotonic() - t0

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: MIT
 """Real network boot through the blades' own firmware, no -kernel anywhere.
 
-One image server (ISC dhcpd, nfs-ganesha, rpcbind and tftpd-hpa in a network
-namespace) with two images, the PowerPC test master and the x86_64 one, and a
+One image server (ISC dhcpd, nfs-ganesha, rpcbind, tftpd-hpa and dnsmasq's
+IPv6 router advertisements, for iPXE, in a network namespace) with two images, the PowerPC test master and the x86_64 one, and a
 TFTP tree beside them (ROOT/tftp, boot files under ROOT/tftp/IMAGE/):
 
   p1, p2  QEMU pseries with SLOF: DHCP, TFTP of the zImage.of that
@@ -136,7 +136,7 @@ def server(build_dir, storage, boot_files):
         for name, (mac, ip, image, mode, boot) in sorted(BLADES.items()):
             f.write("%s %s %s %s %s file=%s\n" % (name, mac, ip, image, mode, boot))
     state = os.path.join(storage["top"], "server")
-    srv = helpers.ImageServer(state, storage["root"], blades_file, tftp=True)
+    srv = helpers.ImageServer(state, storage["root"], blades_file, tftp=True, ra=True)
     try:
         srv.up()
         yield srv
@@ -226,6 +226,8 @@ def test_x86_64_pxe_distribution_kernel(runners, boot_files):
     marker(b, "x1")
     assert b.lines(r"iPXE .* -- Open Source Network Boot Firmware"), "no iPXE ROM ran"
     assert b.lines(r"Filename: master-x86/boot\.ipxe")
+    # The router advertisement reached iPXE (without one it waits ~16 s).
+    assert b.lines(r"net0: fd77::[0-9a-f:]+/64")
     assert b.lines(r"boot\.ipxe : \d+ bytes \[script\]")
     assert b.lines(r"debian-kernel@"), "not Debian's kernel"
     assert b.lines(r"dim\[.*\] modules: [1-9]\d* loaded"), "the distribution kernel loads modules"
@@ -325,4 +327,26 @@ def test_fragment_errors(nb, tmp_path):
     assert p.returncode == 1
     assert p.stderr == ("dim buildzimage: %s:2: CONFIG_EXT4_FS=m: a netboot kernel has no "
                         "modules; build it in (=y)\n" % common)
+    assert not out.exists()
+
+
+def test_failed_kernel_build_shows_its_log(nb, tmp_path):
+    """A kernel build that fails: one error naming the log, then the log's end; no image."""
+    src = tmp_path / "linux-broken"
+    src.mkdir()
+    (src / "Kconfig").write_text("")
+    (src / "Makefile").write_text(
+        "allnoconfig:\n\tcp $(KCONFIG_ALLCONFIG) $(O)/.config\n"
+        "zImage:\n\t@echo 'init/main.c:1: error: broken on purpose' >&2; exit 1\n")
+    out = tmp_path / "out"
+    p = dim(nb["dim"], "buildzimage", "--zimage", "-a", "ppc64le", "--kernel-source", str(src),
+            "--kernel-config", nb["kconfig"], "--kernel-build", str(tmp_path / "kb"),
+            "-o", str(out), check=False)
+    assert p.returncode == 1
+    log = tmp_path / "kb" / "ppc64le" / "dim-build.log"
+    err = p.stderr.splitlines()
+    assert "dim buildzimage: make zImage: make exited with status 2; the end of %s says why" \
+        % log in err
+    tail = err[err.index("---- the end of %s:" % log):]
+    assert "init/main.c:1: error: broken on purpose" in tail
     assert not out.exists()
