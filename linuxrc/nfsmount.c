@@ -24,9 +24,9 @@ int nfs_versions(const char *setting, const char *vers[NFS_MAX_VERSIONS])
 }
 
 int nfs_options(char *buf, size_t size, const char *vers, const char *server,
-		const char *clientaddr)
+		const char *clientaddr, bool ro)
 {
-	int n;
+	int n, m;
 
 	if (!vers[0] || !server[0])
 		return -EINVAL;
@@ -47,7 +47,24 @@ int nfs_options(char *buf, size_t size, const char *vers, const char *server,
 			     clientaddr && clientaddr[0] ? clientaddr : "");
 	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
-	return n;
+	if (!ro)
+		return n;
+	/*
+	 * The RO tree changes under running blades (dim sync_image renames new
+	 * entries into place).  A file replaced by rename is seen at the next
+	 * open() anyway (NFSv4 OPEN by name, v3 close-to-open); a new name, a
+	 * removed one and a directory listing are seen when the blade next
+	 * revalidates the directory, acdirmin..acdirmax seconds after it last
+	 * did (30..60 by default).  NFS_RO_ACDIR bounds that; the price is at
+	 * most one GETATTR per directory in use per NFS_RO_ACDIR seconds and
+	 * blade.  File attributes keep their default cache: the RO tree's
+	 * files never change in place.  dim-linuxrc(7), RO TREE FRESHNESS.
+	 */
+	m = snprintf(buf + n, size - (size_t)n, ",acdirmin=%d,acdirmax=%d", NFS_RO_ACDIR,
+		     NFS_RO_ACDIR);
+	if (m < 0 || (size_t)m >= size - (size_t)n)
+		return -ENOSPC;
+	return n + m;
 }
 
 int nfs_source(char *buf, size_t size, const char *server, const char *path)
@@ -75,7 +92,7 @@ int nfs_mount(const char *server, const char *path, const char *target, const ch
 	for (i = 0; i < n; i++) {
 		int len;
 
-		rc = nfs_options(opts, sizeof(opts), vers[i], server, clientaddr);
+		rc = nfs_options(opts, sizeof(opts), vers[i], server, clientaddr, ro);
 		if (rc < 0)
 			return rc;
 		log_debug(ro ? STEP_RO : STEP_RW, "mount -t nfs -o %s%s %s %s", ro ? "ro," : "",

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 #define NFS_MAX_VERSIONS 4
+/* Seconds a blade trusts its cached view of an RO tree directory. */
+#define NFS_RO_ACDIR 2
 
 /*
  * The versions to try, in order, for a dim.nfs setting: "auto" is 4.1, then
@@ -21,10 +23,11 @@ int nfs_versions(const char *setting, const char *vers[NFS_MAX_VERSIONS]);
 /*
  * The option string for one mount: vers, addr (no name lookup in the
  * initramfs), TCP, hard, and for v3 nolock (no rpc.statd before the real
- * system runs).  Returns the length or -ENOSPC / -EINVAL.
+ * system runs); for the RO tree (ro) a directory attribute cache of
+ * NFS_RO_ACDIR seconds.  Returns the length or -ENOSPC / -EINVAL.
  */
 int nfs_options(char *buf, size_t size, const char *vers, const char *server,
-		const char *clientaddr);
+		const char *clientaddr, bool ro);
 
 /* The mount source "server:/path".  Returns the length or -ENOSPC. */
 int nfs_source(char *buf, size_t size, const char *server, const char *path);

@@ -44,19 +44,50 @@ static void test_nfs_options(void **state)
 	char buf[256];
 
 	(void)state;
-	assert_true(nfs_options(buf, sizeof(buf), "4.1", "10.0.0.1", "10.0.0.11") > 0);
+	assert_true(nfs_options(buf, sizeof(buf), "4.1", "10.0.0.1", "10.0.0.11", false) > 0);
 	assert_string_equal(buf, "vers=4.1,addr=10.0.0.1,clientaddr=10.0.0.11,proto=tcp,hard,"
 				 "timeo=600,retrans=2,sec=sys");
-	assert_true(nfs_options(buf, sizeof(buf), "3", "10.0.0.1", "10.0.0.11") > 0);
+	assert_true(nfs_options(buf, sizeof(buf), "3", "10.0.0.1", "10.0.0.11", false) > 0);
 	/* v3: no statd in the initramfs, so no NLM locking; MOUNT over TCP too. */
 	assert_string_equal(buf, "vers=3,addr=10.0.0.1,proto=tcp,mountproto=tcp,nolock,hard,"
 				 "timeo=600,retrans=2,sec=sys");
-	assert_true(nfs_options(buf, sizeof(buf), "4.0", "10.0.0.1", "") > 0);
+	assert_true(nfs_options(buf, sizeof(buf), "4.0", "10.0.0.1", "", false) > 0);
 	assert_null(strstr(buf, "clientaddr"));
-	assert_int_equal(nfs_options(buf, 20, "4.1", "10.0.0.1", "10.0.0.11"), -ENOSPC);
-	assert_int_equal(nfs_options(buf, sizeof(buf), "4.1", "", NULL), -EINVAL);
+	assert_null(strstr(buf, "acdir"));
+	assert_int_equal(nfs_options(buf, 20, "4.1", "10.0.0.1", "10.0.0.11", false), -ENOSPC);
+	assert_int_equal(nfs_options(buf, sizeof(buf), "4.1", "", NULL, false), -EINVAL);
 	assert_true(nfs_source(buf, sizeof(buf), "10.0.0.1", "/srv/ro") > 0);
 	assert_string_equal(buf, "10.0.0.1:/srv/ro");
+}
+
+/*
+ * The RO tree: the same options plus a short directory attribute cache, so
+ * that a running blade sees names dim sync_image adds or removes within
+ * NFS_RO_ACDIR seconds (30..60 s with the kernel's defaults); file
+ * attributes keep the defaults.  The RW directory keeps the defaults.
+ */
+static void test_nfs_options_ro(void **state)
+{
+	char buf[256], want[256];
+	int n;
+
+	(void)state;
+	snprintf(want, sizeof(want), "vers=4.1,addr=10.0.0.1,clientaddr=10.0.0.11,proto=tcp,hard,"
+		 "timeo=600,retrans=2,sec=sys,acdirmin=%d,acdirmax=%d", NFS_RO_ACDIR, NFS_RO_ACDIR);
+	n = nfs_options(buf, sizeof(buf), "4.1", "10.0.0.1", "10.0.0.11", true);
+	assert_int_equal(n, (int)strlen(want));
+	assert_string_equal(buf, want);
+	snprintf(want, sizeof(want), "vers=3,addr=10.0.0.1,proto=tcp,mountproto=tcp,nolock,hard,"
+		 "timeo=600,retrans=2,sec=sys,acdirmin=%d,acdirmax=%d", NFS_RO_ACDIR, NFS_RO_ACDIR);
+	assert_true(nfs_options(buf, sizeof(buf), "3", "10.0.0.1", "10.0.0.11", true) > 0);
+	assert_string_equal(buf, want);
+	assert_true(NFS_RO_ACDIR >= 1 && NFS_RO_ACDIR <= 10);
+	assert_null(strstr(buf, "acregmin"));
+	assert_null(strstr(buf, "noac"));
+	/* room for the base options but not the cache ones */
+	n = nfs_options(buf, sizeof(buf), "4.1", "10.0.0.1", "10.0.0.11", false);
+	assert_int_equal(nfs_options(buf, (size_t)n + 5, "4.1", "10.0.0.1", "10.0.0.11", true),
+			 -ENOSPC);
 }
 
 static void test_plan_bind(void **state)
@@ -305,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nfs_versions),
 		cmocka_unit_test(test_nfs_options),
+		cmocka_unit_test(test_nfs_options_ro),
 		cmocka_unit_test(test_plan_bind),
 		cmocka_unit_test(test_plan_overlay),
 		cmocka_unit_test(test_plan_moves),
