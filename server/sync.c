@@ -459,27 +459,56 @@ static int write_removals(const char *tmp, struct strset *rm, const struct tree_
 	return rc ? dim_err_set(e, rc, "write %s: %s", path, strerror(-rc)) : 0;
 }
 
+int stage_removals_parse(const char *buf, size_t len, char ***paths, size_t *n)
+{
+	struct strset s = { 0 };
+	char line[PATH_MAX];
+	size_t pos = 0;
+	int rc = 0;
+
+	*paths = NULL;
+	*n = 0;
+	while (!rc && pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t k = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		/* absolute, not "/" alone, no NUL, short enough to be a path */
+		if (k > 1 && k < sizeof(line) && buf[pos] == '/' && !memchr(buf + pos, '\0', k)) {
+			memcpy(line, buf + pos, k);
+			line[k] = '\0';
+			rc = strset_add(&s, line);
+		}
+		pos += k + 1;
+	}
+	if (rc) {
+		strset_free(&s);
+		return rc;
+	}
+	*paths = s.v;
+	*n = s.n;
+	return 0;
+}
+
+/* pending/.dim-remove's paths, added to rm.  The blade can write the file. */
 static int read_removals(const char *pending, struct strset *rm)
 {
-	char path[PATH_MAX], *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	FILE *f;
-	int rc = 0;
+	char path[PATH_MAX], *buf, **v;
+	size_t len, n, i;
+	int rc;
 
 	if (join3(path, sizeof(path), pending, ".dim-remove"))
 		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (!rc && (n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		if (n > 1 && line[0] == '/')
-			rc = strset_add(rm, line);
+	rc = read_file(path, &buf, &len);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = stage_removals_parse(buf, len, &v, &n);
+	free(buf);
+	for (i = 0; i < n; i++) {
+		if (!rc)
+			rc = strset_add(rm, v[i]);
+		free(v[i]);
 	}
-	free(line);
-	fclose(f);
+	free(v);
 	return rc;
 }
 
@@ -795,9 +824,10 @@ static long long stat_number(const char *out, const char *key)
 		return -1;
 	for (p += strlen(key); *p == ' '; p++)
 		;
+	/* rsync's output, from another host: saturate rather than overflow */
 	for (; (*p >= '0' && *p <= '9') || *p == ','; p++)
 		if (*p != ',') {
-			v = v * 10 + (*p - '0');
+			v = v > (LLONG_MAX - 9) / 10 ? LLONG_MAX : v * 10 + (*p - '0');
 			any = true;
 		}
 	return any ? v : -1;

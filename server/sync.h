@@ -115,8 +115,13 @@ int sync_image_apply(const struct cluster *c, const struct cl_server *s, const s
 int stage_prepare(const char *rwdir, const char *master, const struct tree_diff *d, char **tmp,
 		  struct dim_err *e);
 int stage_commit(const char *rwdir, char *tmp, struct dim_err *e);
-
-#endif /* DIM_SYNC_H */
+/*
+ * The paths of a pending/.dim-remove, which lies in the blade's RW
+ * directory and so may hold anything the blade wrote: absolute paths other
+ * than "/", one a line, shorter than PATH_MAX and without NUL; other lines
+ * are skipped.  *paths: malloc'd strings in a malloc'd array.  0 or -ENOMEM.
+ */
+int stage_removals_parse(const char *buf, size_t len, char ***paths, size_t *n);
 
 /* ---------------------------------------------------------------- many servers at once */
 
@@ -140,3 +145,5 @@ void sync_server_jobs_free(struct sync_server_job *jobs, size_t n);
 
 /* From rsync --stats output: files transferred and bytes of them; -1 if not found. */
 void sync_rsync_stats(const char *out, long long *files, long long *bytes);
+
+#endif /* DIM_SYNC_H */

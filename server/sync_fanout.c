@@ -229,8 +229,12 @@ static int reason_score(const char *line, size_t len)
 void fanout_reason(const struct fan_job *j, char *buf, size_t size)
 {
 	const char *p = j->out, *best = NULL;
+	char *q;
 	size_t best_len = 0;
 	int best_score = 0;
+
+	if (!size)
+		return;
 
 	while (*p) {
 		const char *line = p;
@@ -250,4 +254,8 @@ void fanout_reason(const struct fan_job *j, char *buf, size_t size)
 		}
 	}
 	snprintf(buf, size, "%.*s", best ? (int)best_len : 0, best ? best : "");
+	/* another host's words go to the admin's terminal: no control characters */
+	for (q = buf; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
 }

@@ -772,16 +772,16 @@ int tree_unescape(const char *in, char *out, size_t size)
 
 #define MANIFEST_HEADER "# dim manifest 1: type mode uid gid size mtime_ns ino path [target]\n"
 
-int tree_list_write(const char *path, const struct tree_list *l, struct dim_err *e)
+int tree_list_format(const struct tree_list *l, char **out, size_t *out_len, struct dim_err *e)
 {
-	struct atomic_file af;
 	char p[3 * PATH_MAX + 1], t[3 * PATH_MAX + 1];
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem;
 	size_t i;
-	int rc;
 
+	*out = NULL;
+	*out_len = 0;
 	mem = open_memstream(&buf, &len);
 	if (!mem)
 		return dim_err_set(e, -ENOMEM, "out of memory");
@@ -803,6 +803,21 @@ int tree_list_write(const char *path, const struct tree_list *l, struct dim_err 
 		free(buf);
 		return dim_err_set(e, -ENOMEM, "out of memory");
 	}
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int tree_list_write(const char *path, const struct tree_list *l, struct dim_err *e)
+{
+	struct atomic_file af;
+	char *buf;
+	size_t len;
+	int rc;
+
+	rc = tree_list_format(l, &buf, &len, e);
+	if (rc)
+		return rc;
 	rc = atomic_open(&af, path, 0644);
 	if (rc) {
 		free(buf);
@@ -818,24 +833,68 @@ int tree_list_write(const char *path, const struct tree_list *l, struct dim_err 
 	return rc ? fail(e, rc, "write", path) : 0;
 }
 
+/* A whole field of decimal (base 10) or octal (base 8) digits, no sign, no overflow. */
+static int field_num(const char *s, int base, unsigned long long max, unsigned long long *v)
+{
+	unsigned long long n = 0;
+	const char *p;
+
+	if (!*s)
+		return -EINVAL;
+	for (p = s; *p; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*p < '0' || d >= (unsigned)base || n > (max - d) / (unsigned)base)
+			return -EINVAL;
+		n = n * (unsigned)base + d;
+	}
+	*v = n;
+	return 0;
+}
+
+static int field_mtime(const char *s, long long *v)
+{
+	unsigned long long n;
+
+	if (s[0] == '-') {
+		if (field_num(s + 1, 10, (unsigned long long)LLONG_MAX, &n) < 0)
+			return -EINVAL;
+		*v = -(long long)n;
+		return 0;
+	}
+	if (field_num(s, 10, (unsigned long long)LLONG_MAX, &n) < 0)
+		return -EINVAL;
+	*v = (long long)n;
+	return 0;
+}
+
+/*
+ * One manifest line, as tree_list_format() writes it:
+ *   TYPE MODE UID GID SIZE MTIME_NS INO PATH [TARGET]
+ * TYPE one of f d l n; MODE octal, at most 07777; the numbers decimal,
+ * unsigned but MTIME_NS; PATH and TARGET escaped (tree_escape()), PATH
+ * relative and not empty, TARGET for a symbolic link only; fields
+ * separated by spaces.  Anything else is refused: the manifest decides what
+ * every blade is sent, and a damaged one must not half-work.
+ */
 static int parse_line(char *line, struct tree_entry *x)
 {
 	char type, p[PATH_MAX], t[PATH_MAX], *fields[9];
-	unsigned mode, uid, gid;
-	unsigned long long size, ino;
+	unsigned long long mode, uid, gid, size, ino;
 	long long mtime;
 	int n = 0;
 	char *save = NULL, *tok;
 
-	for (tok = strtok_r(line, " \n", &save); tok && n < 9; tok = strtok_r(NULL, " \n", &save))
+	for (tok = strtok_r(line, " ", &save); tok && n < 9; tok = strtok_r(NULL, " ", &save))
 		fields[n++] = tok;
 	if (n < 8 || strlen(fields[0]) != 1 || tok)
 		return -EINVAL;
 	type = fields[0][0];
-	if (!strchr("fdln", type) || sscanf(fields[1], "%o", &mode) != 1 ||
-	    sscanf(fields[2], "%u", &uid) != 1 || sscanf(fields[3], "%u", &gid) != 1 ||
-	    sscanf(fields[4], "%llu", &size) != 1 || sscanf(fields[5], "%lld", &mtime) != 1 ||
-	    sscanf(fields[6], "%llu", &ino) != 1 || mode > 07777)
+	if (!strchr("fdln", type) || field_num(fields[1], 8, 07777, &mode) < 0 ||
+	    field_num(fields[2], 10, UINT32_MAX, &uid) < 0 ||
+	    field_num(fields[3], 10, UINT32_MAX, &gid) < 0 ||
+	    field_num(fields[4], 10, UINT64_MAX, &size) < 0 || field_mtime(fields[5], &mtime) < 0 ||
+	    field_num(fields[6], 10, UINT64_MAX, &ino) < 0)
 		return -EINVAL;
 	if (tree_unescape(fields[7], p, sizeof(p)) < 0 || !p[0] || p[0] == '/')
 		return -EINVAL;
@@ -845,9 +904,9 @@ static int parse_line(char *line, struct tree_entry *x)
 		return -EINVAL;
 	memset(x, 0, sizeof(*x));
 	x->type = type;
-	x->mode = mode;
-	x->uid = uid;
-	x->gid = gid;
+	x->mode = (mode_t)mode;
+	x->uid = (uid_t)uid;
+	x->gid = (gid_t)gid;
 	x->size = size;
 	x->mtime_ns = mtime;
 	x->ino = ino;
@@ -860,46 +919,66 @@ static int parse_line(char *line, struct tree_entry *x)
 	return 0;
 }
 
-int tree_list_read(const char *path, bool missing_ok, struct tree_list *out, struct dim_err *e)
+int tree_list_parse(const char *buf, size_t len, const char *name, struct tree_list *out,
+		    struct dim_err *e)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	char line[4 * 3 * PATH_MAX];
 	unsigned lineno = 0;
-	FILE *f;
+	size_t pos = 0;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT && missing_ok)
-			return 0;
-		return fail(e, -errno, "read", path);
-	}
-	while (getline(&line, &cap, f) > 0) {
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (buf + pos)) : len - pos;
 		struct tree_entry x;
 
 		lineno++;
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		rc = parse_line(line, &x);
-		if (!rc && out->n && strcmp(out->e[out->n - 1].rel, x.rel) >= 0) {
-			entry_free(&x);
+		/* a line longer than any we write, a NUL inside one, or no newline at the end */
+		if (!nl || n >= sizeof(line) || memchr(buf + pos, '\0', n)) {
 			rc = -EINVAL;
-		}
-		if (!rc && list_add(out, &x) < 0) {
-			entry_free(&x);
-			rc = -ENOMEM;
+		} else if (n && buf[pos] != '#') {
+			memcpy(line, buf + pos, n);
+			line[n] = '\0';
+			rc = parse_line(line, &x);
+			if (!rc && out->n && strcmp(out->e[out->n - 1].rel, x.rel) >= 0) {
+				entry_free(&x);
+				rc = -EINVAL;
+			}
+			if (!rc && list_add(out, &x) < 0) {
+				entry_free(&x);
+				rc = -ENOMEM;
+			}
 		}
 		if (rc) {
-			dim_err_set(e, rc, "%s:%u: not a dim manifest line (remove the file to restage everything)",
-				    path, lineno);
+			if (rc == -ENOMEM)
+				dim_err_set(e, rc, "out of memory");
+			else
+				dim_err_set(e, rc, "%s:%u: not a dim manifest line (remove the file to restage everything)",
+					    name, lineno);
 			break;
 		}
+		pos += n + 1;
 	}
-	free(line);
-	fclose(f);
 	if (rc)
 		tree_list_free(out);
+	return rc;
+}
+
+int tree_list_read(const char *path, bool missing_ok, struct tree_list *out, struct dim_err *e)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = read_file(path, &buf, &len);
+	if (rc == -ENOENT && missing_ok)
+		return 0;
+	if (rc)
+		return fail(e, rc, "read", path);
+	rc = tree_list_parse(buf, len, path, out, e);
+	free(buf);
 	return rc;
 }
 

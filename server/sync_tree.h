@@ -103,6 +103,16 @@ void tree_list_free(struct tree_list *l);
 int tree_list_write(const char *path, const struct tree_list *l, struct dim_err *e);
 /* A missing file is an empty list (returns 0) when missing_ok, else -ENOENT. */
 int tree_list_read(const char *path, bool missing_ok, struct tree_list *out, struct dim_err *e);
+/* The text of a manifest (malloc'd, *len bytes), as tree_list_write() writes it. */
+int tree_list_format(const struct tree_list *l, char **out, size_t *len, struct dim_err *e);
+/*
+ * Parse a manifest's text, len bytes (no NUL needed; a NUL inside is an
+ * error): comments (#) and empty lines skipped, every other line one entry,
+ * the entries in strictly increasing strcmp order of their paths, the last
+ * line ended by a newline.  -EINVAL naming name:line for anything else.
+ */
+int tree_list_parse(const char *buf, size_t len, const char *name, struct tree_list *out,
+		    struct dim_err *e);
 
 /*
  * old: the manifest; now: a scan limited to prefix.  changed gets the

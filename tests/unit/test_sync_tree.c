@@ -2,6 +2,7 @@
 /* Filters, mirroring, manifests, staging and rsync command lines of the sync commands. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "fsutil.h"
 #include "sync.h"
+#include "sync_fanout.h"
 #include "sync_tree.h"
 
 static char s_bin[] = "bin", s_usr[] = "usr", k_log[] = "/var/log/*", k_tmp[] = "/tmp/*";
@@ -210,6 +212,107 @@ static void test_manifest_diff_and_stage(void **state)
 	free(top);
 }
 
+/* A manifest is parsed strictly: a damaged one names its line and is refused whole. */
+static void test_manifest_parse(void **state)
+{
+	static const char good[] =
+		"# dim manifest 1\n"
+		"d 0755 0 0 0 0 0 etc\n"
+		"\n"
+		"l 0777 0 0 7 -5 0 etc/a%20b ../x%25y\n"
+		"f 4755 1000 1000 18446744073709551615 9223372036854775807 7 etc/b\n";
+#define NUL_CASE "d 0755 0 0 0 0 0 etc\nf 0644 0 0 1 2 3 et\0c/a\n"
+	static const struct {
+		const char *text;
+		unsigned line;
+		size_t len;	/* 0: strlen */
+	} bad[] = {
+		{ "f 0644 0 0 1 2 3 etc/a", 1 },			/* no newline at the end */
+		{ "f 10000 0 0 1 2 3 etc/a\n", 1 },		/* mode past 07777 */
+		{ "f 0648 0 0 1 2 3 etc/a\n", 1 },			/* not octal */
+		{ "f 0644 -1 0 1 2 3 etc/a\n", 1 },		/* a sign */
+		{ "f 0644 4294967296 0 1 2 3 etc/a\n", 1 },		/* uid past 32 bits */
+		{ "f 0644 0 0 18446744073709551616 2 3 etc/a\n", 1 },	/* size past 64 bits */
+		{ "f 0644 0 0 1 2x 3 etc/a\n", 1 },		/* junk after a number */
+		{ "f 0644 0 0 1 2 3 /etc/a\n", 1 },		/* absolute */
+		{ "l 0777 0 0 1 2 3 etc/a\n", 1 },			/* a link without target */
+		{ "f 0644 0 0 1 2 3 etc/a t\n", 1 },		/* a file with one */
+		{ "f 0644 0 0 1 2 3 etc/%zz\n", 1 },		/* bad escape */
+		{ "f 0644 0 0 1 2 3 etc/%00\n", 1 },		/* an escaped NUL */
+		{ NUL_CASE, 2, sizeof(NUL_CASE) - 1 },		/* a NUL */
+		{ "d 0755 0 0 0 0 0 etc\nd 0755 0 0 0 0 0 etc\n", 2 },	/* not increasing */
+		{ "d 0755 0 0 0 0 0 etc\nd 0755 0 0 0 0 0 bin\n", 2 },
+	};
+	struct tree_list l, back;
+	struct dim_err e;
+	char *text, want[64];
+	size_t i, len;
+
+	(void)state;
+	assert_int_equal(tree_list_parse(good, sizeof(good) - 1, "m", &l, &e), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.e[1].rel, "etc/a b");
+	assert_string_equal(l.e[1].target, "../x%y");
+	assert_int_equal(l.e[1].mtime_ns, -5);
+	assert_int_equal(l.e[2].mode, 04755);
+	assert_true(l.e[2].size == UINT64_MAX);
+	assert_true(l.e[2].mtime_ns == INT64_MAX);
+	assert_int_equal(tree_list_format(&l, &text, &len, &e), 0);
+	assert_int_equal(tree_list_parse(text, len, "again", &back, &e), 0);
+	assert_int_equal(back.n, 3);
+	assert_string_equal(back.e[1].target, "../x%y");
+	free(text);
+	tree_list_free(&back);
+	tree_list_free(&l);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		/* the NUL case: its length takes in what follows the NUL */
+		size_t n = bad[i].len ? bad[i].len : strlen(bad[i].text);
+
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(tree_list_parse(bad[i].text, n, "m", &l, &e), -EINVAL);
+		snprintf(want, sizeof(want), "m:%u: not a dim manifest line", bad[i].line);
+		if (!strstr(e.msg, want))
+			fail_msg("case %zu: %s", i, e.msg);
+		assert_int_equal(l.n, 0);
+	}
+}
+
+/* pending/.dim-remove is the blade's to write: only absolute paths come out. */
+static void test_removals_parse(void **state)
+{
+	static const char text[] = "/etc/a\nrelative\n/\n\n/etc/b c\n/x\0y\n/last";
+	char **v;
+	size_t n, i;
+
+	(void)state;
+	assert_int_equal(stage_removals_parse(text, sizeof(text) - 1, &v, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], "/etc/a");
+	assert_string_equal(v[1], "/etc/b c");
+	assert_string_equal(v[2], "/last");
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Another host's output: numbers saturate, the reason has no control characters. */
+static void test_child_output(void **state)
+{
+	static struct fan_job j;
+	long long files, bytes;
+	char why[128];
+
+	(void)state;
+	snprintf(j.out, sizeof(j.out), "Number of regular files transferred: 99999999999999999999999\n"
+		 "Total transferred file size: 1,234 bytes\n"
+		 "rsync: write failed: No space left on device \033[2J\n");
+	sync_rsync_stats(j.out, &files, &bytes);
+	assert_true(files == LLONG_MAX);
+	assert_int_equal(bytes, 1234);
+	fanout_reason(&j, why, sizeof(why));
+	assert_string_equal(why, "rsync: write failed: No space left on device ?[2J");
+}
+
 static void test_rsync_argv(void **state)
 {
 	struct cl_image img = { .name = "master", .master = "rsync://10.0.0.5/root",
@@ -250,6 +353,9 @@ int main(void)
 		cmocka_unit_test(test_mirror_links_and_removes),
 		cmocka_unit_test(test_manifest_diff_and_stage),
 		cmocka_unit_test(test_rsync_argv),
+		cmocka_unit_test(test_manifest_parse),
+		cmocka_unit_test(test_removals_parse),
+		cmocka_unit_test(test_child_output),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
