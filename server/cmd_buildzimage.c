@@ -67,7 +67,7 @@ static const char usage[] =
 	"a fragment that does not read the same in the resulting .config (Kconfig drops\n"
 	"a symbol whose dependencies are off, silently) is an error naming it.  The\n"
 	"build directory is kept: a rebuild after changing only the initramfs relinks\n"
-	"in seconds, and one with nothing changed does nothing.\n"
+	"in seconds, and with nothing changed make only checks that nothing is to do.\n"
 	"\n"
 	"      --kernel-source PATH   a kernel source tarball, unpacked once into the build directory, or a\n"
 	"                         source tree (default: the one /usr/src/linux-source-*.tar.xz, Debian's\n"

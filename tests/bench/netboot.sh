@@ -207,9 +207,13 @@ done
 			"${T[$r-linuxrc]}" "${T[$r-init]}" "${T[$r-marker]}"
 	done
 	echo
-	echo "  slof-zimage:  ppc64le pseries, SLOF: DHCP, TFTP of zImage.of (built-in drivers)"
-	echo "  ipxe-bzimage: x86_64 q35, SeaBIOS + iPXE ROM: DHCP, TFTP of bzImage (built-in drivers)"
-	echo "  ipxe-script:  x86_64 q35, iPXE: boot.ipxe fetches Debian's kernel + initramfs with modules"
+	for r in "${rows[@]}"; do
+		case $r in
+		slof-zimage) echo "  slof-zimage:  ppc64le pseries, SLOF: DHCP, TFTP of zImage.of (built-in drivers)" ;;
+		ipxe-bzimage) echo "  ipxe-bzimage: x86_64 q35, SeaBIOS + iPXE ROM: DHCP, TFTP of bzImage (built-in drivers)" ;;
+		ipxe-script) echo "  ipxe-script:  x86_64 q35, iPXE: boot.ipxe fetches Debian's kernel + initramfs with modules" ;;
+		esac
+	done
 	echo "  boot file in: the firmware says the boot file (last file) has arrived"
 	echo "  kernel start: the kernel's banner on the console (Debian's x86_64 kernel prints it"
 	echo "  only once its serial console is up, so later than it starts)"

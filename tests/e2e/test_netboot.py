@@ -195,6 +195,19 @@ def test_built_images(boot_files, storage):
     assert "kernel kernel console=ttyS0 dimtest=rotest\ninitrd initrd.img\nboot\n" in script
 
 
+def test_host_entries(server):
+    """Each blade's host entry names its boot file and this server, and tells
+    iPXE there is no ProxyDHCP server to wait for (about 3 s otherwise)."""
+    conf = server.log("dhcpd.conf")
+    for name, (mac, ip, image, mode, boot) in BLADES.items():
+        m = re.search(r"\nhost %s \{\n(.*?)\n\}" % name, conf, re.S)
+        assert m, "no host entry for %s" % name
+        entry = m.group(1)
+        assert "\tnext-server %s;" % SERVER in entry
+        assert '\tfilename "%s";' % boot in entry
+        assert "\toption ipxe.no-pxedhcp 1;" in entry
+
+
 def test_ppc64le_slof_netboot(runners):
     """SLOF: DHCP, TFTP of the zImage.of, the built-in drivers, the NFS root.
     The command line SLOF passes (its boot-file variable) reaches the master."""
