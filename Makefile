@@ -258,6 +258,8 @@ install: all
 	install -m 755 $(O)/bin/dim $(DESTDIR)$(PREFIX)/sbin/dim
 	for a in $(SERVER_ALIASES); do ln -sf dim $(DESTDIR)$(PREFIX)/sbin/dim_$$a; done
 	for a in $(ARCHS); do install -D -m 755 $(O)/$$a/linuxrc $(DESTDIR)$(PREFIX)/lib/dim/$$a/linuxrc; done
+	install -d $(DESTDIR)$(PREFIX)/share/dim/kernel-config
+	install -m 644 kernel-config/*.config $(DESTDIR)$(PREFIX)/share/dim/kernel-config/
 	install -m 644 config/dim-cluster.5 $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 linuxrc/dim-linuxrc.7 $(DESTDIR)$(PREFIX)/share/man/man7/
 	install -m 644 server/dim.8 $(DESTDIR)$(PREFIX)/share/man/man8/

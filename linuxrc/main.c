@@ -386,7 +386,13 @@ static int step_rw(struct boot *b, char *why, size_t size)
 		goto err_umount;
 	}
 	util_mkdir_p(target, 0755);
-	if (mount(b->loopdev, target, "ext4", 0, NULL) < 0) {
+	/*
+	 * noinit_itable: no background zeroing of the image's inode tables.
+	 * They are zero already (the image file is sparse), and the zeroing
+	 * asks the loop device for WRITE_ZEROES, which an NFS file below
+	 * refuses with a kernel error message in the middle of the console.
+	 */
+	if (mount(b->loopdev, target, "ext4", 0, "noinit_itable") < 0) {
 		rc = -errno;
 		snprintf(why, size, "mount %s (%s) as ext4 on %s: %s%s", b->loopdev, image, target,
 			 strerror(-rc), rc == -EINVAL ? " (not an ext4 image?)" : "");
