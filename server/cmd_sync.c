@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,32 +169,6 @@ struct args {
 	const char *range2;	/* dim image IMAGE RANGE: the RANGE */
 };
 
-__attribute__((format(printf, 2, 3)))
-static int usage_error(const struct dim_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "dim %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(dim %s --help shows the options)\n", cmd->name);
-	return 2;
-}
-
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || n < min || n > max)
-		return -1;
-	*v = (unsigned)n;
-	return 0;
-}
-
 /* Options, then [PATH] [RANGE]: a PATH starts with '/', a RANGE never does. */
 static int parse_args(int argc, char **argv, struct args *a, bool takes_range)
 {
@@ -214,13 +187,13 @@ static int parse_args(int argc, char **argv, struct args *a, bool takes_range)
 			a->image = optarg;
 			break;
 		case 'j':
-			if (parse_uint(optarg, 1, 1024, &a->jobs) < 0)
-				return usage_error(a->cmd, "--jobs %s: 1 to 1024", optarg);
+			if (!cmd_uint(optarg, 1, 1024, &a->jobs))
+				return cmd_usage_error(a->cmd->name, "--jobs %s: 1 to 1024", optarg);
 			a->jobs_given = true;
 			break;
 		case 't':
-			if (parse_uint(optarg, 1, 86400, &a->timeout_s) < 0)
-				return usage_error(a->cmd, "--timeout %s: seconds, 1 to 86400", optarg);
+			if (!cmd_uint(optarg, 1, 86400, &a->timeout_s))
+				return cmd_usage_error(a->cmd->name, "--timeout %s: seconds, 1 to 86400", optarg);
 			break;
 		case 'n':
 			a->dry_run = true;
@@ -249,9 +222,9 @@ static int parse_args(int argc, char **argv, struct args *a, bool takes_range)
 		case 'h':
 			return cmd_usage(a->cmd, 0) - 1;	/* -1: done, exit 0 */
 		case ':':
-			return usage_error(a->cmd, "%s needs a value", argv[optind - 1]);
+			return cmd_usage_error(a->cmd->name, "%s needs a value", argv[optind - 1]);
 		default:
-			return usage_error(a->cmd, "unknown option %s", argv[optind - 1]);
+			return cmd_usage_error(a->cmd->name, "unknown option %s", argv[optind - 1]);
 		}
 	}
 	for (i = optind; i < argc; i++) {
@@ -262,10 +235,10 @@ static int parse_args(int argc, char **argv, struct args *a, bool takes_range)
 		else if (argv[i][0] != '/' && a->cmd == &cmd_image && !a->range2)
 			a->range2 = argv[i];
 		else
-			return usage_error(a->cmd, "unexpected argument %s", argv[i]);
+			return cmd_usage_error(a->cmd->name, "unexpected argument %s", argv[i]);
 	}
 	if (sync_path_norm(path ? path : "", a->path, sizeof(a->path), &err) < 0)
-		return usage_error(a->cmd, "%s", err.msg);
+		return cmd_usage_error(a->cmd->name, "%s", err.msg);
 	return 0;
 }
 
@@ -387,7 +360,7 @@ static int master_run(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (a.servers || a.server || a.remote)
-		return usage_error(a.cmd, "--servers, --server and --remote are not for sync_master");
+		return cmd_usage_error(a.cmd->name, "--servers, --server and --remote are not for sync_master");
 	if (open_ctx(&a, &ii, true))
 		return 1;
 	img = &a.ctx.cluster->images[ii];
@@ -448,7 +421,7 @@ static int server_run(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (a.server || a.remote)
-		return usage_error(a.cmd, "--server and --remote are not for sync_server");
+		return cmd_usage_error(a.cmd->name, "--server and --remote are not for sync_server");
 	if (open_ctx(&a, &ii, false))
 		return 1;
 	c = a.ctx.cluster;
@@ -643,11 +616,11 @@ static int image_run(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (a.remote && a.server)
-		return usage_error(a.cmd, "--remote or --server, not both");
+		return cmd_usage_error(a.cmd->name, "--remote or --server, not both");
 	if (a.servers && !a.remote)
-		return usage_error(a.cmd, "--servers is for --remote");
+		return cmd_usage_error(a.cmd->name, "--servers is for --remote");
 	if (a.dry_run)
-		return usage_error(a.cmd, "--dry-run is for sync_master and sync_server");
+		return cmd_usage_error(a.cmd->name, "--dry-run is for sync_master and sync_server");
 	if (open_ctx(&a, &ii, false))
 		return 1;
 	img = &a.ctx.cluster->images[ii];
@@ -669,7 +642,7 @@ static int image_run(int argc, char **argv)
 	s = this_server(&a);
 	if (!s) {
 		rc = a.server ? cmd_error(a.cmd->name, "%s: no image server %s", a.ctx.cluster->file, a.server)
-			      : usage_error(a.cmd, "which image server is this? --server NAME (or --remote)");
+			      : cmd_usage_error(a.cmd->name, "which image server is this? --server NAME (or --remote)");
 		ctx_close(&a.ctx);
 		return rc;
 	}
@@ -778,9 +751,9 @@ static int mkimage_run(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!a.range)
-		return usage_error(a.cmd, "which image? dim image IMAGE [RANGE]");
+		return cmd_usage_error(a.cmd->name, "which image? dim image IMAGE [RANGE]");
 	if (a.path[0] || a.dry_run || a.checksum || a.remote)
-		return usage_error(a.cmd, "dim image takes IMAGE [RANGE], no PATH, -n, --checksum or --remote");
+		return cmd_usage_error(a.cmd->name, "dim image takes IMAGE [RANGE], no PATH, -n, --checksum or --remote");
 	a.image = a.range;
 	a.range = a.range2;
 	if (open_ctx(&a, &ii, false))
