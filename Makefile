@@ -3,7 +3,7 @@
 #   make                 linuxrc for every blade architecture (static, musl) and the dim toolkit
 #   make ARCH=x86_64     linuxrc for one architecture only
 #   make check           install what is missing, build with -Werror, run every test
-#   make demo            boot a virtual PowerPC blade from a virtual image server
+#   make demo            the product on a virtual cluster: 2 image servers, 4 PowerPC blades
 #   make fuzz            run the fuzz targets (FUZZ_SECONDS each)
 #   make bench           measure sizes and the boot timeline
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -115,7 +115,7 @@ HOST_LDFLAGS := $(SAN_FLAGS)
 
 SERVER_SRCS := $(sort $(wildcard server/*.c))
 SERVER_LIB_SRCS := $(filter-out server/dim.c,$(SERVER_SRCS))
-SERVER_ALIASES := dhcp image buildzimage nfs bctool bcadmin sync_master sync_server sync_image
+SERVER_ALIASES := dhcp image buildzimage nfs bctool bcadmin sync_master sync_server sync_image tftp
 
 # The cluster schema is compiled into dim, so a definition is always checked
 # against the schema of the binary that reads it.
@@ -241,10 +241,13 @@ check:
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)$(MAKE) --no-print-directory test-e2e
 
+# make demo: the product on a virtual cluster (qemu/demo).  Its kernel build
+# tree is $(O)/kernel, the one make zimage keeps: the first of them builds
+# the kernel (minutes), the other reuses it.
 demo:
 	$(Q)tests/deps.sh demo
 	$(Q)$(MAKE) --no-print-directory ARCH=ppc64le all
-	$(Q)O=$(abspath $(O)) qemu/demo
+	$(Q)O=$(abspath $(O)) DEMO_KERNEL_SOURCE=$(KERNEL_SOURCE) qemu/demo
 
 bench:
 	$(Q)tests/deps.sh check

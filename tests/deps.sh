@@ -22,7 +22,13 @@ run=(iproute2 qemu-system-ppc qemu-system-x86 qemu-system-data isc-dhcp-server k
 # make zimage: a kernel from Debian's source (kernel-config/).
 zimage=("${build[@]}" linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev)
 check=("${build[@]}" "${run[@]}" "${zimage[@]}" clang libclang-rt-14-dev python3 python3-pytest)
-demo=("${build[@]}" "${run[@]}")
+# make demo (qemu/demo): the PowerPC blades with SLOF (qemu-system-data), the
+# image servers' daemons, the hosts' sshd and rsync, the management modules
+# (snmpd running tests/snmp/bcsim, python3 for it and tests/snmp/follow), and
+# the kernel build of `dim buildzimage --zimage`.
+demo=("${zimage[@]}" iproute2 qemu-system-ppc qemu-system-data isc-dhcp-server nfs-ganesha
+	nfs-ganesha-vfs rpcbind tftpd-hpa e2fsprogs util-linux procps rsync openssh-server
+	openssh-client snmpd snmp python3)
 
 case $group in
 build) want=("${build[@]}") ;;
