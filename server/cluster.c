@@ -2414,3 +2414,12 @@ int cluster_rw_dir(const struct cluster *c, const struct cl_blade *b, const stru
 		     b->name);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
+
+int cluster_tftp_dir(const struct cluster *c, const struct cl_server *s, char *buf, size_t size)
+{
+	int n;
+
+	(void)c;
+	n = snprintf(buf, size, "%s/tftp", s->storage);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}

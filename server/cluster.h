@@ -182,6 +182,12 @@ int cluster_ro_path(const struct cluster *c, const struct cl_server *s, const st
 		    char *buf, size_t size);
 int cluster_rw_dir(const struct cluster *c, const struct cl_blade *b, const struct cl_image *img,
 		   char *buf, size_t size);
+/*
+ * An image server's TFTP root, STORAGE/tftp: the boot files of image IMAGE
+ * are STORAGE/tftp/IMAGE/..., and DHCP names IMAGE/KERNEL (the image's
+ * kernel attribute) relative to it (tftp.h).
+ */
+int cluster_tftp_dir(const struct cluster *c, const struct cl_server *s, char *buf, size_t size);
 
 /*
  * Node ranges (range.c): "s01c1b01-s01c1b14", "b1-b28", "s[01-42]c[1-4]b[01-14]",

@@ -6,7 +6,8 @@
  *
  * What goes where (dim-linuxrc(7), linuxrc/contract.h):
  *   fixed address, host name (the hierarchical name; the linear name is a
- *   comment), next-server and the boot file (the image's kernel) for the
+ *   comment), next-server and the boot file (IMAGE/KERNEL in the image
+ *   server's TFTP root, tftp.h; iPXE scripts with no-pxedhcp) for the
  *   firmware; root-path (17) = SERVER:STORAGE/images/IMAGE/ro for the RO
  *   tree; dim-rw (224) = SERVER:STORAGE/images/IMAGE/blades/BLADE, dim-mode
  *   (225), dim-nfs (228) and dim-rodirs (229) from the image; dim-rwimg (227)
@@ -28,8 +29,6 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* BOOTP's file field is 128 bytes, NUL included (RFC 951). */
-#define BOOT_FILE_MAX	127
 /* A DHCP option carries at most 255 bytes (RFC 2132 section 2). */
 #define OPTION_MAX	255
 
@@ -295,7 +294,7 @@ static int check_option(const struct dhcp_host *h, const struct host_opt *o, con
 static int check_image(const struct cluster *c, const struct cl_blade *b,
 		       const struct cl_image *img, struct dim_err *err)
 {
-	char at[600], why[64], buf[96];
+	char at[600], why[64], buf[96], boot_file[TFTP_BOOT_FILE_MAX + 1];
 	const char *bad;
 	unsigned i;
 
@@ -311,12 +310,11 @@ static int check_image(const struct cluster *c, const struct cl_blade *b,
 				   "%simage %s: kernel \"%s\" holds %s, which cannot go into a DHCP "
 				   "configuration (blade %s)",
 				   at, img->name, shown(img->kernel, buf, sizeof(buf)), bad, b->name);
-	if (!img->kernel[0] || strlen(img->kernel) > BOOT_FILE_MAX)
+	/* The boot file is IMAGE/KERNEL in the server's TFTP root (tftp.h). */
+	if (tftp_boot_file(img, boot_file, sizeof(boot_file), &bad) < 0)
 		return dim_err_set(err, -EINVAL,
-				   "%simage %s: kernel \"%s\": the boot file name must be 1 to %d "
-				   "bytes (blade %s)",
-				   at, img->name, shown(img->kernel, buf, sizeof(buf)), BOOT_FILE_MAX,
-				   b->name);
+				   "%simage %s: kernel \"%s\": %s (blade %s)", at, img->name,
+				   shown(img->kernel, buf, sizeof(buf)), bad, b->name);
 	for (i = 0; i < img->n_shared; i++) {
 		bad = unsafe_value(img->shared[i], why, sizeof(why));
 		if (bad)
@@ -423,6 +421,9 @@ int dhcp_host_make(const struct cluster *c, const struct cl_blade *b, struct dhc
 				   b->name, DIM_OPT_RW, h->server_addr, s->storage);
 	/* The model has no per-image file name yet: the default, which is not sent. */
 	h->rwimg = NULL;
+	/* Checked by check_image(). */
+	tftp_boot_file(img, h->boot_file, sizeof(h->boot_file), &bad);
+	h->ipxe = tftp_kernel_is_ipxe(img->kernel);
 
 	for (i = 0; i < ARRAY_SIZE(host_opts); i++) {
 		const char *v = opt_value(&host_opts[i], h);
@@ -471,6 +472,13 @@ static void isc_begin(struct dhcp_gen *g)
 	for (i = 0; i < ARRAY_SIZE(contract_opts); i++)
 		dhcp_buf_printf(o, "option %s code %d = %s;\n", contract_opts[i].name,
 				contract_opts[i].code, contract_opts[i].isc_type);
+	if (g->ipxe)
+		dhcp_buf_puts(o, "\n# iPXE's encapsulated options (https://ipxe.org/howto/dhcpd): with\n"
+				 "# no-pxedhcp an iPXE blade boots at once instead of waiting seconds\n"
+				 "# for ProxyDHCP offers no server here makes.\n"
+				 "option space ipxe;\n"
+				 "option ipxe-encap-opts code 175 = encapsulate ipxe;\n"
+				 "option ipxe.no-pxedhcp code 176 = unsigned integer 8;\n");
 	dhcp_buf_printf(o,
 			"\n# The boot network of %s.  No pool: a MAC without a host entry below\n"
 			"# gets no answer.\n"
@@ -495,7 +503,9 @@ static void isc_host(struct dhcp_gen *g, const struct dhcp_host *h)
 			"\tnext-server %s;\n"
 			"\tfilename \"%s\";\n",
 			h->blade->name, h->blade->linear, h->image->name, h->mac, h->addr,
-			h->blade->name, h->server_addr, h->image->kernel);
+			h->blade->name, h->server_addr, h->boot_file);
+	if (h->ipxe)
+		dhcp_buf_puts(o, "\toption ipxe.no-pxedhcp 1;\n");
 	for (i = 0; i < ARRAY_SIZE(host_opts); i++) {
 		const char *v = opt_value(&host_opts[i], h);
 
@@ -545,7 +555,13 @@ static void kea_begin(struct dhcp_gen *g)
 				"\"type\": \"%s\"%s }%s\n",
 				contract_opts[i].name, contract_opts[i].code,
 				contract_opts[i].kea_type, contract_opts[i].array ? ", \"array\": true" : "",
-				i + 1 < ARRAY_SIZE(contract_opts) ? "," : "");
+				i + 1 < ARRAY_SIZE(contract_opts) || g->ipxe ? "," : "");
+	/* iPXE's option 175 holds its own options; no-pxedhcp: no ProxyDHCP wait. */
+	if (g->ipxe)
+		dhcp_buf_puts(o, "\t{ \"space\": \"dhcp4\", \"name\": \"ipxe-encap-opts\", "
+				 "\"code\": 175, \"type\": \"empty\", \"encapsulate\": \"ipxe\" },\n"
+				 "\t{ \"space\": \"ipxe\", \"name\": \"no-pxedhcp\", \"code\": 176, "
+				 "\"type\": \"uint8\" }\n");
 	dhcp_buf_printf(o,
 			"],\n"
 			"// The boot network of %s.  No pool: a MAC without a reservation gets no\n"
@@ -576,7 +592,7 @@ static void kea_host(struct dhcp_gen *g, const struct dhcp_host *h)
 			"\t\t\t\t\"user-context\": { \"dim-linear\": \"%s\", \"dim-image\": \"%s\" },\n"
 			"\t\t\t\t\"option-data\": [",
 			g->n_hosts ? "," : "", h->mac, h->addr, h->blade->name, h->server_addr,
-			h->image->kernel, h->blade->linear, h->image->name);
+			h->boot_file, h->blade->linear, h->image->name);
 	for (i = 0; i < ARRAY_SIZE(host_opts); i++) {
 		const char *v = opt_value(&host_opts[i], h);
 
@@ -588,6 +604,10 @@ static void kea_host(struct dhcp_gen *g, const struct dhcp_host *h)
 		dhcp_buf_puts(o, "\" }");
 		sep = ",";
 	}
+	if (h->ipxe)
+		dhcp_buf_printf(o, "%s\n\t\t\t\t\t{ \"space\": \"dhcp4\", \"name\": \"ipxe-encap-opts\" },"
+				"\n\t\t\t\t\t{ \"space\": \"ipxe\", \"name\": \"no-pxedhcp\", "
+				"\"data\": \"1\" }", sep);
 	dhcp_buf_puts(o, "\n\t\t\t\t]\n\t\t\t}");
 }
 
@@ -644,7 +664,10 @@ static void dnsmasq_image(struct dhcp_gen *g, const struct dhcp_host *h)
 	size_t i;
 
 	dhcp_buf_printf(o, "\n# image %s\n", tag);
-	dnsmasq_opt(o, "img", tag, "option:bootfile-name", h->image->kernel);
+	dnsmasq_opt(o, "img", tag, "option:bootfile-name", h->boot_file);
+	/* iPXE's option 175 holding no-pxedhcp (176) = 1, as bytes: no ProxyDHCP wait. */
+	if (h->ipxe)
+		dhcp_buf_printf(o, "dhcp-option=tag:dim-img-%s,175,b0:01:01\n", tag);
 	for (i = 0; i < ARRAY_SIZE(host_opts); i++) {
 		const char *v = opt_value(&host_opts[i], h);
 
@@ -840,6 +863,7 @@ int dhcp_generate(const struct cluster *c, const struct cl_server *s,
 			goto err_free;
 		if (first_of_image[bl->image] == CL_NONE)
 			first_of_image[bl->image] = n;
+		g.ipxe |= hosts[n].ipxe;
 		n++;
 	}
 
@@ -909,6 +933,7 @@ int dhcp_show(const struct cluster *c, const struct cl_blade *blade,
 	rc = gen_init(&g, c, s, b, DHCP_LIVE_DIR, err);
 	if (rc < 0)
 		return rc;
+	g.ipxe = h.ipxe;
 	if (b->image)
 		b->image(&g, &h);
 	b->host(&g, &h);

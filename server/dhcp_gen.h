@@ -27,6 +27,7 @@
 
 #include "cluster.h"
 #include "err.h"
+#include "tftp.h"
 
 /* Where an image server keeps the files (the daemon's main config includes them). */
 #define DHCP_LIVE_DIR		"/etc/dim/dhcp"
@@ -60,6 +61,10 @@ struct dhcp_host {
 	char rw[DHCP_VALUE_MAX];	/* option 224: SERVER:STORAGE/images/IMAGE/blades/BLADE */
 	char rodirs[DHCP_VALUE_MAX];	/* option 229: the image's shared dirs, "" if none */
 	const char *rwimg;		/* option 227; NULL: the contract's default, not sent */
+	/* The file field: IMAGE/KERNEL, relative to the image server's TFTP root (tftp.h) */
+	char boot_file[TFTP_BOOT_FILE_MAX + 1];
+	/* The boot file is an iPXE script: tell iPXE not to wait for ProxyDHCP offers */
+	bool ipxe;
 };
 
 struct dhcp_gen;
@@ -102,6 +107,7 @@ struct dhcp_gen {
 	const struct dhcp_backend *b;
 	const char *live_dir;		/* where the file lives on the image server */
 	char server_addr[16], net[16], mask[16];
+	bool ipxe;			/* some host boots an iPXE script: declare its options */
 	struct dhcp_buf out;
 	unsigned n_hosts;
 };

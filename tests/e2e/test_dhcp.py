@@ -12,7 +12,9 @@
 - ISC dhcpd, Kea and dnsmasq, each started in a network namespace on what
   `dim dhcp install` wrote, answer busybox udhcpc in a second namespace (over
   a veth) for a configured MAC with the right address, host name, next-server,
-  boot file, root-path and options 224..229, and ignore an unknown MAC;
+  boot file (IMAGE/KERNEL in the TFTP root), root-path and options 224..229,
+  and ignore an unknown MAC; an image whose kernel is an iPXE script (.ipxe)
+  also gets iPXE's option 175 with no-pxedhcp = 1, on the wire;
   `dim dhcp assign` and the reload (dhcpd and dnsmasq restarted by a --reload
   command, Kea through its control socket and by SIGHUP) make the new image
   visible to the next request, `dim dhcp mac` a new MAC.
@@ -390,7 +392,8 @@ def request(net, tmp, mac, tries=3):
     argv = ["ip", "netns", "exec", net.client_ns, "env", "DIM_UDHCPC_OUT=" + out,
             "busybox", "udhcpc", "-i", net.client_if, "-n", "-q", "-f", "-t", str(tries),
             "-T", "1", "-A", "1", "-s", script, "-O", "hostname", "-O", "rootpath"]
-    for code in range(224, 230):
+    # 175: iPXE's encapsulated options (no-pxedhcp for .ipxe images).
+    for code in (175,) + tuple(range(224, 230)):
         argv += ["-O", str(code)]
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        timeout=60)
@@ -410,13 +413,19 @@ def request(net, tmp, mac, tries=3):
     return lease
 
 
-def check_lease(lease, blade, image, mode, rodirs):
+def check_lease(lease, blade, image, mode, rodirs, kernel="vmlinux"):
     name, mac, addr = blade
     assert lease is not None, "no answer for %s (%s)" % (name, mac)
     assert lease["ip"] == addr
     assert lease["hostname"] == name
     assert lease["siaddr"] == SERVER
-    assert lease["boot_file"] == "vmlinux"
+    # The boot file is IMAGE/KERNEL in the image server's TFTP root.
+    assert lease["boot_file"] == "%s/%s" % (image, kernel)
+    if kernel.endswith(".ipxe"):
+        # option 175 holding sub-option 176 (no-pxedhcp), length 1, value 1
+        assert lease.get("opt175") == "b00101", lease
+    else:
+        assert "opt175" not in lease, lease
     assert lease["router"] == SERVER
     assert lease["subnet"] == "255.255.255.0"
     assert lease["rootpath"] == "%s:%s/images/%s/ro" % (SERVER, STORAGE, image)
@@ -576,7 +585,14 @@ def test_serve(dim, net, tmp, backend):
     main = os.path.join(tmp, "main.conf")
     state = os.path.join(tmp, "state.db")
     write(main, MAIN[backend].format(live=live, tmp=tmp, ifname=net.server_if))
-    common = ["-c", SMALL, "--state", state]
+    # The other image boots through an iPXE script: its blades get no-pxedhcp.
+    with open(SMALL) as f:
+        xml = f.read()
+    old = 'kernel="vmlinux" mode="overlay"'
+    assert xml.count(old) == 1
+    definition = os.path.join(tmp, "cluster.xml")
+    write(definition, xml.replace(old, 'kernel="boot.ipxe" mode="overlay"'))
+    common = ["-c", definition, "--state", state]
     install = ["dhcp", "install", "s01"] + common + ["-b", backend, "-d", live, "-m", main]
 
     # What the image server's admin does once: install, then start the daemon.
@@ -595,7 +611,8 @@ def test_serve(dim, net, tmp, backend):
             assert "images/other/blades/s01c1b01\";" in f.read()
         p = run_dim(dim, install + daemon.reload_args(0), ns=net.server_ns)
         assert "reloaded" in p.stdout, p.stdout
-        check_lease(request(net, tmp, B1[1]), B1, "other", "overlay", "bin,sbin,lib,usr,opt")
+        check_lease(request(net, tmp, B1[1]), B1, "other", "overlay", "bin,sbin,lib,usr,opt",
+                    kernel="boot.ipxe")
 
         # A new MAC for a blade (its NIC replaced): the new one is answered, the old one
         # not.  A blade that holds no lease: dnsmasq keeps an address leased to the old
@@ -616,7 +633,7 @@ def test_serve(dim, net, tmp, backend):
                     "bind", "bin,sbin,lib,usr,opt")
         assert request(net, tmp, "52:54:00:00:01:02", tries=2) is None
         # The assignment stays.
-        check_lease(request(net, tmp, B1[1]), B1, "other", "overlay", None)
+        check_lease(request(net, tmp, B1[1]), B1, "other", "overlay", None, kernel="boot.ipxe")
     except Exception:
         print(daemon.logs())
         raise

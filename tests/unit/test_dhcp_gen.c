@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dim dhcp's generators on a model built by hand: each backend's host entry
- * to the byte, the option encodings (Kea's escaped commas, dnsmasq's quoted
+ * to the byte (the boot file IMAGE/KERNEL; iPXE's no-pxedhcp for .ipxe), the option encodings (Kea's escaped commas, dnsmasq's quoted
  * text and tags), the subnet without a pool, blades without a MAC or an
  * image and empty bays left out, values that would break a file refused
  * naming blade and field, determinism, and the time for 10,000 blades.
@@ -197,7 +197,7 @@ static void test_isc_host(void **state)
 			    "\tfixed-address 10.77.0.11;\n"
 			    "\toption host-name \"s01c1b01\";\n"
 			    "\tnext-server 10.77.0.1;\n"
-			    "\tfilename \"vmlinux\";\n"
+			    "\tfilename \"master/vmlinux\";\n"
 			    "\toption root-path \"10.77.0.1:/var/lib/dim/images/master/ro\";\n"
 			    "\toption dim-rw \"10.77.0.1:/var/lib/dim/images/master/blades/s01c1b01\";\n"
 			    "\toption dim-mode \"bind\";\n"
@@ -208,7 +208,9 @@ static void test_isc_host(void **state)
 
 	/* An image that shares nothing sends no dim-rodirs. */
 	t = show(&m, 1, "isc");
-	assert_true(has(t, "\tfilename \"boot/vmlinux-6.1\";\n"));
+	/* IMAGE/KERNEL: the kernel attribute names a file under IMAGE/ in the TFTP root. */
+	assert_true(has(t, "\tfilename \"other/boot/vmlinux-6.1\";\n"));
+	assert_false(has(t, "ipxe"));
 	assert_true(has(t, "\toption dim-mode \"overlay\";\n\toption dim-nfs \"4.1\";\n}\n"));
 	assert_false(has(t, "dim-rodirs"));
 	assert_false(has(t, "dim-rwimg"));
@@ -230,7 +232,7 @@ static void test_kea_host(void **state)
 		   "\t\t\t\t\"ip-address\": \"10.77.0.11\",\n"
 		   "\t\t\t\t\"hostname\": \"s01c1b01\",\n"
 		   "\t\t\t\t\"next-server\": \"10.77.0.1\",\n"
-		   "\t\t\t\t\"boot-file-name\": \"vmlinux\",\n"
+		   "\t\t\t\t\"boot-file-name\": \"master/vmlinux\",\n"
 		   "\t\t\t\t\"user-context\": { \"dim-linear\": \"b1\", \"dim-image\": \"master\" },\n"
 		   "\t\t\t\t\"option-data\": [\n"
 		   "\t\t\t\t\t{ \"name\": \"root-path\", \"data\": \"10.77.0.1:/var/lib/dim/images/master/ro\" },\n"
@@ -254,7 +256,7 @@ static void test_dnsmasq_host(void **state)
 	/* Text options quoted (dnsmasq would guess a type for "3"); tags per image and blade. */
 	assert_string_equal(t,
 			    "# image master\n"
-			    "dhcp-option=tag:dim-img-master,option:bootfile-name,\"vmlinux\"\n"
+			    "dhcp-option=tag:dim-img-master,option:bootfile-name,\"master/vmlinux\"\n"
 			    "dhcp-option=tag:dim-img-master,option:root-path,"
 			    "\"10.77.1.1:/srv/dim/images/master/ro\"\n"
 			    "dhcp-option=tag:dim-img-master,225,\"bind\"\n"
@@ -425,6 +427,87 @@ static void test_deterministic(void **state)
 	}
 }
 
+/* ---------------------------------------------------------------- iPXE images */
+
+/*
+ * An image whose kernel is an iPXE script (.ipxe): its blades' entries tell
+ * iPXE there is no ProxyDHCP server (option 175, sub-option 176 = 1), each
+ * backend in its syntax; the option is declared only in files that use it,
+ * and blades of other images never get it.
+ */
+static void test_ipxe(void **state)
+{
+	struct dhcp_conf conf;
+	struct model m;
+	const char *t;
+	char *s;
+
+	(void)state;
+	model_init(&m);
+	snprintf(m.images[1].kernel, sizeof(m.images[1].kernel), "boot.ipxe");
+
+	gen(&m, 0, "isc", &conf);
+	t = conf.text.data;
+	assert_true(has(t, "option space ipxe;\n"
+			   "option ipxe-encap-opts code 175 = encapsulate ipxe;\n"
+			   "option ipxe.no-pxedhcp code 176 = unsigned integer 8;\n"));
+	assert_true(has(t, "\tfilename \"other/boot.ipxe\";\n\toption ipxe.no-pxedhcp 1;\n"));
+	assert_int_equal(count(t, "\toption ipxe.no-pxedhcp 1;"), 1);
+	dhcp_conf_free(&conf);
+
+	gen(&m, 0, "kea", &conf);
+	t = conf.text.data;
+	assert_true(has(t, "\"code\": 229, \"type\": \"string\" },\n"
+			   "\t{ \"space\": \"dhcp4\", \"name\": \"ipxe-encap-opts\", \"code\": 175, "
+			   "\"type\": \"empty\", \"encapsulate\": \"ipxe\" },\n"
+			   "\t{ \"space\": \"ipxe\", \"name\": \"no-pxedhcp\", \"code\": 176, "
+			   "\"type\": \"uint8\" }\n],\n"));
+	assert_int_equal(count(t, "{ \"space\": \"ipxe\", \"name\": \"no-pxedhcp\", \"data\": \"1\" }"),
+			 1);
+	dhcp_conf_free(&conf);
+
+	gen(&m, 1, "dnsmasq", &conf);
+	t = conf.text.data;
+	assert_true(has(t, "dhcp-option=tag:dim-img-other,option:bootfile-name,"
+			   "\"other/boot.ipxe\"\n"
+			   "dhcp-option=tag:dim-img-other,175,b0:01:01\n"));
+	assert_int_equal(count(t, ",175,"), 1);
+	dhcp_conf_free(&conf);
+
+	/* dhcp show: the entry alone carries it too. */
+	s = show(&m, 1, "isc");
+	assert_true(has(s, "\toption ipxe.no-pxedhcp 1;\n"));
+	free(s);
+	s = show(&m, 0, "isc");
+	assert_false(has(s, "ipxe"));
+	free(s);
+
+	/* A server none of whose blades boots an iPXE script declares nothing of it. */
+	model_init(&m);
+	gen(&m, 0, "isc", &conf);
+	assert_false(has(conf.text.data, "ipxe"));
+	dhcp_conf_free(&conf);
+	gen(&m, 0, "kea", &conf);
+	assert_false(has(conf.text.data, "ipxe"));
+	dhcp_conf_free(&conf);
+}
+
+/* The longest boot file BOOTP's file field holds: "master/" + 120 bytes. */
+static void test_boot_file_boundary(void **state)
+{
+	struct model m;
+	char *t;
+
+	(void)state;
+	model_init(&m);
+	memset(m.images[0].kernel, 'k', 120);
+	m.images[0].kernel[120] = '\0';
+	t = show(&m, 0, "isc");
+	assert_true(has(t, "\tfilename \"master/kkkk"));
+	assert_int_equal(strstr(t, "\";\n\toption root-path") - strstr(t, "master/kkkk"), 127);
+	free(t);
+}
+
 /* ---------------------------------------------------------------- refusals */
 
 static void bad_kernel_quote(struct model *m)
@@ -456,6 +539,33 @@ static void bad_kernel_long(struct model *m)
 {
 	memset(m->images[0].kernel, 'k', 200);
 	m->images[0].kernel[200] = '\0';
+}
+
+/* "master/" + 121 bytes: one more than BOOTP's file field holds. */
+static void bad_kernel_boundary(struct model *m)
+{
+	memset(m->images[0].kernel, 'k', 121);
+	m->images[0].kernel[121] = '\0';
+}
+
+static void bad_kernel_absolute(struct model *m)
+{
+	snprintf(m->images[0].kernel, sizeof(m->images[0].kernel), "/boot/vmlinux");
+}
+
+static void bad_kernel_dotdot(struct model *m)
+{
+	snprintf(m->images[0].kernel, sizeof(m->images[0].kernel), "../vmlinux");
+}
+
+static void bad_kernel_empty_component(struct model *m)
+{
+	snprintf(m->images[0].kernel, sizeof(m->images[0].kernel), "boot//vmlinux");
+}
+
+static void bad_kernel_empty(struct model *m)
+{
+	m->images[0].kernel[0] = '\0';
 }
 
 static void bad_storage(struct model *m)
@@ -517,7 +627,15 @@ static void test_refusals(void **state)
 		{ bad_kernel_newline, { "kernel \"vm\\nlinux\"", "a newline", "s01c1b01" } },
 		{ bad_kernel_semicolon, { "image master: kernel", "a semicolon", "s01c1b01" } },
 		{ bad_kernel_brace, { "image master: kernel", "a brace", "s01c1b01" } },
-		{ bad_kernel_long, { "image master: kernel", "1 to 127 bytes", "s01c1b01" } },
+		{ bad_kernel_long, { "image master: kernel", "longer than the 127 bytes", "s01c1b01" } },
+		{ bad_kernel_boundary, { "image master: kernel", "longer than the 127 bytes", NULL } },
+		{ bad_kernel_absolute, { "image master: kernel \"/boot/vmlinux\"", "absolute",
+					 "s01c1b01" } },
+		{ bad_kernel_dotdot, { "image master: kernel \"../vmlinux\"", "starts with '.'",
+				       NULL } },
+		{ bad_kernel_empty_component, { "image master: kernel \"boot//vmlinux\"",
+						"empty component", NULL } },
+		{ bad_kernel_empty, { "image master: kernel \"\"", "empty", NULL } },
 		{ bad_storage, { "image server s01: storage \"/var/lib/{dim}\"", "a brace", NULL } },
 		{ bad_storage_dotdot, { "blade s01c1b01: root-path (option 17)", "\"..\"",
 					"linuxrc would refuse" } },
@@ -761,6 +879,8 @@ int main(void)
 		cmocka_unit_test(test_kea_file),
 		cmocka_unit_test(test_dnsmasq_files),
 		cmocka_unit_test(test_deterministic),
+		cmocka_unit_test(test_ipxe),
+		cmocka_unit_test(test_boot_file_boundary),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_bad_value_without_entry),
 		cmocka_unit_test(test_bad_live_dir),
