@@ -26,6 +26,7 @@ extern const struct dim_cmd cmd_image;
 extern const struct dim_cmd cmd_sync_master;
 extern const struct dim_cmd cmd_sync_server;
 extern const struct dim_cmd cmd_sync_image;
+extern const struct dim_cmd cmd_tftp;
 
 /* Print "dim NAME: message" to stderr; returns 1, the usual failure status. */
 __attribute__((format(printf, 2, 3)))

@@ -22,6 +22,7 @@ static const struct dim_cmd *const commands[] = {
 	&cmd_sync_master,
 	&cmd_sync_server,
 	&cmd_sync_image,
+	&cmd_tftp,
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
