@@ -6,7 +6,8 @@
  * --ipxe, a script for PXE firmware that fetches both).  Or --zimage: a
  * kernel built from kernel-config/ fragments with every driver built in and
  * the initramfs linked in, one file firmware fetches by TFTP (zImage.of for
- * SLOF, bzImage for PXE).
+ * SLOF, bzImage for PXE).  --publish puts the result into the TFTP tree of
+ * the image servers, under the names dim dhcp gives the blades (tftp.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,17 +22,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <stdbool.h>
+
 #include "cmd.h"
+#include "context.h"
 #include "cpio.h"
 #include "fsutil.h"
 #include "initramfs.h"
 #include "kbuild.h"
+#include "sync.h"
+#include "tftp.h"
 
 #define NAME "buildzimage"
 
 static const char usage[] =
 	"usage: dim buildzimage [options] -o OUTDIR\n"
 	"       dim buildzimage --zimage -a ARCH [options] -o OUTDIR\n"
+	"       dim buildzimage [--zimage] [options] [-o OUTDIR] --publish IMAGE [--servers RANGE]\n"
 	"\n"
 	"Build a blade's boot image.  First form: the kernel, and an initramfs holding\n"
 	"the linuxrc as /init and the kernel modules the network boot needs.\n"
@@ -78,7 +86,28 @@ static const char usage[] =
 	"                         unpacked source, ARCH/ the objects, ARCH/dim-build.log the kernel's make output\n"
 	"  -j, --jobs N           parallel compile jobs (default: one per CPU)\n"
 	"\n"
-	"Exit status: 0 done, 1 failed (nothing written), 2 usage error.\n";
+	"Publishing, either form: after the build, the boot files go into the TFTP tree of\n"
+	"the image servers, STORAGE/tftp/IMAGE/, under the names dim dhcp gives the blades\n"
+	"of IMAGE: the file field is IMAGE/KERNEL, KERNEL being the image's kernel\n"
+	"attribute.  --zimage: the image as KERNEL.  First form: the kernel as KERNEL and\n"
+	"initrd.img; with --ipxe (KERNEL must end in .ipxe) the script as KERNEL, fetching\n"
+	"tftp://${next-server}/IMAGE/kernel and .../initrd.img, published beside it.  Each\n"
+	"server is reached as the sync commands reach it (its sync=: rsync over ssh, or its\n"
+	"rsync daemon's module \"dim\"), or on this host with --local; every file is written\n"
+	"under a temporary name, fsynced and renamed (firmware never fetches half a file);\n"
+	"other files there stay.  One line per server; a failing one is named, the others\n"
+	"still get the files, and the exit status is 1.\n"
+	"\n"
+	"      --publish IMAGE    publish for this image of the cluster definition\n"
+	"      --servers RANGE    only these image servers (s01,s03) or the servers of these\n"
+	"                         blades [every image server with a blade booting IMAGE]\n"
+	"      --local            write into each server's STORAGE/tftp/IMAGE on this host\n"
+	"                         (the management node is the image server, or shares its storage)\n"
+	DIM_CTX_USAGE
+	"Environment: DIM_SSH, the ssh command for rsync [ssh].\n"
+	"\n"
+	"Exit status: 0 done, 1 failed (nothing written; with --publish: a server failed),\n"
+	"2 usage error.\n";
 
 enum {
 	OPT_NO_DEFAULT = 256,
@@ -87,6 +116,9 @@ enum {
 	OPT_KSOURCE,
 	OPT_KCONFIG,
 	OPT_KBUILD,
+	OPT_PUBLISH,
+	OPT_SERVERS,
+	OPT_LOCAL,
 };
 
 #define DEFAULT_KERNEL_BUILD	"/var/cache/dim/kernel"
@@ -119,6 +151,10 @@ static const struct option options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "publish", required_argument, NULL, OPT_PUBLISH },
+	{ "servers", required_argument, NULL, OPT_SERVERS },
+	{ "local", no_argument, NULL, OPT_LOCAL },
+	DIM_CTX_OPTIONS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -133,6 +169,10 @@ struct args {
 	struct initramfs_spec spec;
 	const char **modules;
 	struct initramfs_file *files;
+	/* --publish */
+	struct dim_ctx ctx;
+	const char *publish, *servers;
+	bool local;
 };
 
 #define usage_error(...) cmd_usage_error(NAME, __VA_ARGS__)
@@ -165,7 +205,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->spec.files = a->files;
 	optind = 1;
 	opterr = 0;	/* the messages below name the command */
-	while ((c = getopt_long(argc, argv, ":k:m:a:r:b:M:f:o:zj:qh", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:m:a:r:b:M:f:o:zj:qhc:", options, NULL)) != -1) {
+		if (ctx_option(&a->ctx, c, optarg))
+			continue;
 		switch (c) {
 		case 'k':
 			a->kernel = optarg;
@@ -227,6 +269,15 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'o':
 			a->outdir = optarg;
 			break;
+		case OPT_PUBLISH:
+			a->publish = optarg;
+			break;
+		case OPT_SERVERS:
+			a->servers = optarg;
+			break;
+		case OPT_LOCAL:
+			a->local = true;
+			break;
 		case 'q':
 			a->quiet = 1;
 			break;
@@ -243,8 +294,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (!a->outdir)
-		return usage_error("no output directory (-o)");
+	if (!a->outdir && !a->publish)
+		return usage_error("no output directory (-o) and nothing to publish (--publish)");
+	if ((a->servers || a->local) && !a->publish)
+		return usage_error("--servers and --local go with --publish");
+	if (a->publish && !a->zimage && !a->kernel)
+		return usage_error("--publish needs the kernel the blades boot (-k), or --zimage");
 	if (!a->kernel && !a->arch)
 		return usage_error("neither a kernel (-k) nor an architecture (-a)");
 	if (a->spec.n_modules && !a->spec.moddir)
@@ -523,7 +578,7 @@ static void zimage_summary(const struct args *a, const struct initramfs *ir,
 }
 
 /* --zimage: the initramfs, then the kernel around it. */
-static int zimage_route(struct args *a, uint32_t mtime)
+static int zimage_route(struct args *a, uint32_t mtime, char **image_out)
 {
 	struct timespec t0, tm;
 	struct initramfs ir;
@@ -603,6 +658,8 @@ static int zimage_route(struct args *a, uint32_t mtime)
 		zimage_summary(a, &ir, &kb, ksource, changed, &cs, image, image_size,
 			       seconds_since(&t0), make_s);
 	}
+	*image_out = image;
+	image = NULL;
 	goto out;
 
 err_kb:
@@ -634,12 +691,207 @@ static const char *append_for(const char *arch)
 	return "";
 }
 
+/* ---------------------------------------------------------------- --publish */
+
+struct publish {
+	const struct cluster *c;
+	const struct cl_image *img;
+	bool *want;		/* per image server */
+	unsigned n_want;
+	char boot_file[TFTP_BOOT_FILE_MAX + 1];
+	char *tmpdir;		/* the build's output without -o */
+};
+
+/* Before the build: the image, its servers, and whether this build fits its kernel attribute. */
+static int publish_prepare(struct args *a, struct publish *p)
+{
+	struct dim_err err = { 0 };
+	const char *why;
+	unsigned ii;
+	int n;
+
+	if (ctx_open(&a->ctx, false, &err) < 0)
+		return cmd_error(NAME, "%s", err.msg);
+	p->c = a->ctx.cluster;
+	ii = cluster_find_image(p->c, a->publish);
+	if (ii == CL_NONE)
+		return cmd_error(NAME, "--publish %s: no image of that name in %s", a->publish,
+				 p->c->file);
+	p->img = &p->c->images[ii];
+	if (tftp_boot_file(p->img, p->boot_file, sizeof(p->boot_file), &why) < 0)
+		return cmd_error(NAME, "image %s: kernel \"%s\": %s", p->img->name, p->img->kernel,
+				 why);
+	if (tftp_kernel_is_ipxe(p->img->kernel) && !a->ipxe)
+		return cmd_error(NAME, "image %s boots an iPXE script (kernel=\"%s\"): build it "
+				 "with --ipxe (and -k)", p->img->name, p->img->kernel);
+	if (a->ipxe && !tftp_kernel_is_ipxe(p->img->kernel))
+		return cmd_error(NAME, "--ipxe: image %s's blades are given \"%s\", not a script: "
+				 "its kernel attribute must end in " TFTP_IPXE_SUFFIX
+				 " (e.g. boot.ipxe)", p->img->name, p->boot_file);
+	if (!a->zimage && !strcmp(p->img->kernel, "initrd.img"))
+		return cmd_error(NAME, "image %s: kernel \"initrd.img\" is the initramfs's name "
+				 "beside it; name the kernel otherwise", p->img->name);
+	p->want = calloc(p->c->n_servers ? p->c->n_servers : 1, sizeof(*p->want));
+	if (!p->want)
+		return cmd_error(NAME, "out of memory");
+	n = sync_pick_servers(p->c, ii, a->servers, p->want, &err);
+	if (n < 0)
+		return cmd_error(NAME, "--servers %s: %s", a->servers, err.msg);
+	if (n == 0)
+		return cmd_error(NAME, "no image server has a blade booting image %s%s%s",
+				 p->img->name, a->servers ? " among " : "",
+				 a->servers ? a->servers : "");
+	p->n_want = (unsigned)n;
+	/* Without -o the build goes to a directory of its own, removed afterwards. */
+	if (!a->outdir) {
+		const char *tmp = getenv("TMPDIR");
+
+		if (asprintf(&p->tmpdir, "%s/dim-buildzimage.XXXXXX",
+			     tmp && tmp[0] == '/' ? tmp : "/tmp") < 0) {
+			p->tmpdir = NULL;
+			return cmd_error(NAME, "out of memory");
+		}
+		if (!mkdtemp(p->tmpdir)) {
+			int e = errno;
+
+			free(p->tmpdir);
+			p->tmpdir = NULL;
+			return cmd_error(NAME, "a temporary directory: %s", strerror(e));
+		}
+		a->outdir = p->tmpdir;
+	}
+	return 0;
+}
+
+static void publish_free(struct publish *p)
+{
+	if (p->tmpdir) {
+		DIR *d = opendir(p->tmpdir);
+		struct dirent *de;
+
+		/* only the build's files are in it */
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unlinkat(dirfd(d), de->d_name, 0);
+		if (d)
+			closedir(d);
+		rmdir(p->tmpdir);
+		free(p->tmpdir);
+	}
+	free(p->want);
+}
+
+static void human(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "kB", "MB", "GB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	while (v >= 1000 && u < 3) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/*
+ * After the build: stage the files under their published names, one rsync
+ * per server (at most 8 at once), one line per server.
+ */
+static int publish_run(struct args *a, struct publish *p, const char *kernel, const char *initrd,
+		       const char *image)
+{
+	struct tftp_file files[3];
+	struct sync_server_job *jobs = NULL;
+	struct dim_err err = { 0 };
+	char *stage = NULL, *script = NULL, base[PATH_MAX], names[1024] = "", sz[32];
+	const char *rsh = getenv("DIM_SSH");
+	size_t n = 0, nj = 0, i;
+	unsigned failed = 0;
+	int rc;
+
+	if (image) {
+		files[n++] = (struct tftp_file){ .src = image, .name = p->img->kernel };
+	} else if (a->ipxe) {
+		snprintf(base, sizeof(base), "tftp://${next-server}/%s/", p->img->name);
+		if (initramfs_ipxe_text(a->append ? a->append : append_for(a->arch), base,
+					&script) < 0)
+			return cmd_error(NAME, "out of memory");
+		files[n++] = (struct tftp_file){ .src = kernel, .name = "kernel" };
+		files[n++] = (struct tftp_file){ .src = initrd, .name = "initrd.img" };
+		files[n++] = (struct tftp_file){ .text = script, .name = p->img->kernel };
+	} else {
+		files[n++] = (struct tftp_file){ .src = kernel, .name = p->img->kernel };
+		files[n++] = (struct tftp_file){ .src = initrd, .name = "initrd.img" };
+	}
+	if (tftp_stage(files, n, &stage, &err) < 0) {
+		rc = cmd_error(NAME, "%s", err.msg);
+		goto out;
+	}
+	jobs = calloc(p->n_want, sizeof(*jobs));
+	if (!jobs) {
+		rc = cmd_error(NAME, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < p->c->n_servers; i++) {
+		if (!p->want[i])
+			continue;
+		jobs[nj].s = &p->c->servers[i];
+		if (tftp_publish_argv(p->c, jobs[nj].s, p->img, stage, a->local,
+				      rsh && rsh[0] ? rsh : NULL, 0, &jobs[nj].argv, &err) < 0) {
+			nj++;
+			rc = cmd_error(NAME, "%s", err.msg);
+			goto out;
+		}
+		nj++;
+	}
+	if (!a->quiet)
+		printf("bootfile  %s (what dim dhcp names for image %s)\n", p->boot_file,
+		       p->img->name);
+	fflush(stdout);
+	if (sync_fan_servers(jobs, nj, 8, 0, NULL, NULL, &err) < 0) {
+		rc = cmd_error(NAME, "%s", err.msg);
+		goto out;
+	}
+	for (i = 0; i < nj; i++) {
+		const struct fan_job *j = &jobs[i].job;
+		long long files_n, bytes;
+		char why[512];
+
+		if (j->status != 0) {
+			fanout_reason(j, why, sizeof(why));
+			printf("publish   %s FAILED: %s (rsync exit %d)\n", jobs[i].s->name,
+			       why[0] ? why : "no message", j->status);
+			failed++;
+			if (strlen(names) + strlen(jobs[i].s->name) + 8 < sizeof(names))
+				snprintf(names + strlen(names), sizeof(names) - strlen(names),
+					 "%s%s", failed > 1 ? ", " : "", jobs[i].s->name);
+			continue;
+		}
+		if (a->quiet)
+			continue;
+		sync_rsync_stats(j->out, &files_n, &bytes);
+		human(bytes < 0 ? 0 : (uint64_t)bytes, sz, sizeof(sz));
+		printf("publish   %s ok: %zu files, %lld new (%s), %.1f s\n", jobs[i].s->name, n,
+		       files_n < 0 ? 0 : files_n, sz, j->seconds);
+	}
+	rc = failed ? cmd_error(NAME, "--publish %s: %u of %zu image servers failed: %s",
+				p->img->name, failed, nj, names)
+		    : 0;
+out:
+	sync_server_jobs_free(jobs, nj);
+	tftp_stage_remove(stage, files, n);
+	free(script);
+	return rc;
+}
+
 static int buildzimage_run(int argc, char **argv)
 {
 	struct args a = { 0 };
+	struct publish pub = { 0 };
 	struct initramfs ir;
 	struct initramfs_output out;
-	char *linuxrc = NULL, *ipxe = NULL;
+	char *linuxrc = NULL, *ipxe = NULL, *image = NULL;
 	uint32_t mtime;
 	size_t i;
 	int rc;
@@ -659,6 +911,12 @@ static int buildzimage_run(int argc, char **argv)
 		if (rc)
 			goto out_args;
 	}
+	/* A wrong image or range is said before minutes of building. */
+	if (a.publish) {
+		rc = publish_prepare(&a, &pub);
+		if (rc)
+			goto out_args;
+	}
 	a.spec.arch = a.arch;
 	if (!a.spec.linuxrc) {
 		rc = default_linuxrc(a.arch, &linuxrc);
@@ -667,7 +925,9 @@ static int buildzimage_run(int argc, char **argv)
 		a.spec.linuxrc = linuxrc;
 	}
 	if (a.zimage) {
-		rc = zimage_route(&a, mtime);
+		rc = zimage_route(&a, mtime, &image);
+		if (!rc && a.publish)
+			rc = publish_run(&a, &pub, NULL, NULL, image);
 		goto out_args;
 	}
 
@@ -690,14 +950,19 @@ static int buildzimage_run(int argc, char **argv)
 		for (i = 0; i < ir.notes.n; i++)
 			fprintf(stderr, "dim " NAME ": note: %s\n", ir.notes.v[i]);
 		summary(&a, &ir, &out);
-		if (ipxe)
+		if (ipxe && !pub.tmpdir)
 			printf("ipxe      %s\n", ipxe);
 	}
+	if (a.publish)
+		rc = publish_run(&a, &pub, out.kernel, out.initrd, NULL);
 out_out:
 	initramfs_output_free(&out);
 out_ir:
 	initramfs_free(&ir);
 out_args:
+	publish_free(&pub);
+	ctx_close(&a.ctx);
+	free(image);
 	free(ipxe);
 	free(linuxrc);
 	free(a.modules);

@@ -546,34 +546,57 @@ out:
 	return rc;
 }
 
-int initramfs_write_ipxe(struct initramfs *ir, const char *outdir, const char *cmdline,
-			 char **path)
+int initramfs_ipxe_text(const char *cmdline, const char *base, char **text)
 {
-	struct atomic_file f = { .fd = -1 };
 	const unsigned char *c;
-	char *text = NULL;
-	int rc, n;
+	int n;
 
-	*path = NULL;
+	*text = NULL;
 	for (c = (const unsigned char *)cmdline; *c; c++)
 		if (*c < 0x20 || *c == 0x7f)
-			return fail(ir, -EINVAL, "kernel command line \"%s\": a control character "
-				    "(a line break would end the iPXE script's line)", cmdline);
+			return -EINVAL;
 	/*
 	 * iPXE commands (https://ipxe.org/cmd): "kernel" downloads the image and
 	 * takes the rest of the line as its command line, "initrd" adds the
 	 * initramfs, "boot" starts it.  Relative names are fetched from where
-	 * the script came from.
+	 * the script came from; base makes them absolute URIs (iPXE expands
+	 * ${next-server}, the DHCP server's siaddr, https://ipxe.org/cfg).
 	 */
-	n = asprintf(&text, "#!ipxe\n"
-		     "# Written by dim buildzimage: the kernel and dim's initramfs, fetched\n"
-		     "# from the directory this script came from.\n"
-		     "kernel kernel%s%s\n"
-		     "initrd initrd.img\n"
-		     "boot\n", *cmdline ? " " : "", cmdline);
+	if (base)
+		n = asprintf(text, "#!ipxe\n"
+			     "# Written by dim buildzimage --publish: the kernel and dim's initramfs\n"
+			     "# from the TFTP server that DHCP named.\n"
+			     "kernel %skernel%s%s\n"
+			     "initrd %sinitrd.img\n"
+			     "boot\n", base, *cmdline ? " " : "", cmdline, base);
+	else
+		n = asprintf(text, "#!ipxe\n"
+			     "# Written by dim buildzimage: the kernel and dim's initramfs, fetched\n"
+			     "# from the directory this script came from.\n"
+			     "kernel kernel%s%s\n"
+			     "initrd initrd.img\n"
+			     "boot\n", *cmdline ? " " : "", cmdline);
+	if (n < 0) {
+		*text = NULL;
+		return -ENOMEM;
+	}
+	return n;
+}
+
+int initramfs_write_ipxe(struct initramfs *ir, const char *outdir, const char *cmdline,
+			 char **path)
+{
+	struct atomic_file f = { .fd = -1 };
+	char *text = NULL;
+	int rc, n;
+
+	*path = NULL;
+	n = initramfs_ipxe_text(cmdline, NULL, &text);
+	if (n == -EINVAL)
+		return fail(ir, -EINVAL, "kernel command line \"%s\": a control character "
+			    "(a line break would end the iPXE script's line)", cmdline);
 	if (n < 0 || asprintf(path, "%s/boot.ipxe", outdir) < 0) {
-		if (n >= 0)
-			free(text);
+		free(text);
 		*path = NULL;
 		return fail(ir, -ENOMEM, "out of memory");
 	}

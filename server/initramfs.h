@@ -103,6 +103,12 @@ int initramfs_write_cpio(struct initramfs *ir, const char *path, uint32_t mtime,
  */
 int initramfs_write_ipxe(struct initramfs *ir, const char *outdir, const char *cmdline,
 			 char **path);
+/*
+ * The script's text, malloc'ed into *text: its length, or -EINVAL (a control
+ * character in cmdline), -ENOMEM.  base NULL: kernel and initrd.img relative
+ * to the script; else their URI prefix ("tftp://${next-server}/IMAGE/").
+ */
+int initramfs_ipxe_text(const char *cmdline, const char *base, char **text);
 
 void initramfs_free(struct initramfs *ir);
 const char *initramfs_error(const struct initramfs *ir);
