@@ -259,6 +259,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/dim $(DESTDIR)$(PREFIX)/share/man/man5 \
 		$(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(O)/bin/dim $(DESTDIR)$(PREFIX)/sbin/dim
+	install -m 755 server/syncit $(DESTDIR)$(PREFIX)/sbin/syncit
 	for a in $(SERVER_ALIASES); do ln -sf dim $(DESTDIR)$(PREFIX)/sbin/dim_$$a; done
 	for a in $(ARCHS); do install -D -m 755 $(O)/$$a/linuxrc $(DESTDIR)$(PREFIX)/lib/dim/$$a/linuxrc; done
 	install -d $(DESTDIR)$(PREFIX)/share/dim/kernel-config

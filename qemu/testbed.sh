@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by qemu/demo and tests/bench/boot.sh (sourced, not run): fetch the
+# Used by tests/bench/boot.sh (sourced, not run): fetch the
 # blade software, build a boot image, build the master and the image server's
 # storage, bring the server up, boot a blade and read its console.
 #
