@@ -42,4 +42,18 @@ int cmd_usage_error(const char *name, const char *fmt, ...);
 /* A decimal option value from min to max; false for anything else. */
 bool cmd_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+struct cluster;
+struct cl_server;
+
+/*
+ * The image server this host is: its host name up to the first dot, looked
+ * up in the definition.  On failure prints a usage error naming the host and
+ * returns 2; 0 with *s set otherwise.
+ */
+int cmd_this_server(const char *name, const struct cluster *c, const struct cl_server **s);
+
+/* "systemctl restart tftpd-hpa" into argv words at spaces and tabs, in place:
+ * no quoting, no shell.  The word count, or -E2BIG past max - 1 words. */
+int cmd_split_words(char *s, char **argv, int max);
+
 #endif /* DIM_CMD_H */

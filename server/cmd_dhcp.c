@@ -313,36 +313,6 @@ err_msg:
 
 /* ---------------------------------------------------------------- install */
 
-/* "systemctl restart isc-dhcp-server" into words; no quoting, no shell. */
-static int split_words(char *s, char **argv, int max)
-{
-	int n = 0;
-	char *w;
-
-	for (w = strtok(s, " \t"); w; w = strtok(NULL, " \t")) {
-		if (n == max - 1)
-			return -E2BIG;
-		argv[n++] = w;
-	}
-	argv[n] = NULL;
-	return n;
-}
-
-static int this_server(const struct cluster *c, const struct cl_server **s)
-{
-	char host[256];
-
-	if (gethostname(host, sizeof(host)) < 0)
-		return usage_error("name the image server (gethostname: %s)", strerror(errno));
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	*s = cluster_find_server(c, host);
-	if (!*s)
-		return usage_error("name the image server: this host, %s, is none of %s's", host,
-				   c->name);
-	return 0;
-}
-
 static int do_install(struct args *a)
 {
 	const char *dir = a->dir ? a->dir : DHCP_LIVE_DIR;
@@ -363,7 +333,7 @@ static int do_install(struct args *a)
 		return usage_error("--reload, --pidfile and --control-socket exclude each other");
 	if (a->reload_cmd) {
 		reload_copy = strdup(a->reload_cmd);
-		if (!reload_copy || split_words(reload_copy, words, MAX_RELOAD_WORDS) <= 0) {
+		if (!reload_copy || cmd_split_words(reload_copy, words, MAX_RELOAD_WORDS) <= 0) {
 			free(reload_copy);
 			return usage_error("--reload wants a command and its arguments");
 		}
@@ -394,7 +364,7 @@ static int do_install(struct args *a)
 					 a->pos[0]);
 			goto err_msg;
 		}
-	} else if (this_server(a->ctx.cluster, &s)) {
+	} else if (cmd_this_server(NAME, a->ctx.cluster, &s)) {
 		rc = 2;
 		goto err_usage;
 	}

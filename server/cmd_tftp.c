@@ -146,8 +146,6 @@ static int parse_args(int argc, char **argv, struct args *a)
 /* The named image server, or the one this host is. */
 static int pick_server(const struct args *a, const struct cluster *c, const struct cl_server **s)
 {
-	char host[256];
-
 	if (a->server) {
 		*s = cluster_find_server(c, a->server);
 		if (!*s)
@@ -155,30 +153,7 @@ static int pick_server(const struct args *a, const struct cluster *c, const stru
 					 c->file);
 		return 0;
 	}
-	if (gethostname(host, sizeof(host)) < 0)
-		return usage_error("name the image server (gethostname: %s)", strerror(errno));
-	host[sizeof(host) - 1] = '\0';
-	host[strcspn(host, ".")] = '\0';
-	*s = cluster_find_server(c, host);
-	if (!*s)
-		return usage_error("name the image server: this host, %s, is none of %s's", host,
-				   c->name);
-	return 0;
-}
-
-/* "systemctl restart tftpd-hpa" into words; no quoting, no shell. */
-static int split_words(char *s, char **argv, int max)
-{
-	int n = 0;
-	char *w;
-
-	for (w = strtok(s, " \t"); w; w = strtok(NULL, " \t")) {
-		if (n == max - 1)
-			return -E2BIG;
-		argv[n++] = w;
-	}
-	argv[n] = NULL;
-	return n;
+	return cmd_this_server(NAME, c, s);
 }
 
 static int reload(const struct cl_server *s, const char *cmdline)
@@ -190,7 +165,7 @@ static int reload(const struct cl_server *s, const char *cmdline)
 
 	if (!copy)
 		return cmd_error(NAME, "out of memory");
-	if (split_words(copy, words, MAX_RELOAD_WORDS) <= 0) {
+	if (cmd_split_words(copy, words, MAX_RELOAD_WORDS) <= 0) {
 		free(copy);
 		return usage_error("--reload wants a command and its arguments");
 	}
@@ -221,7 +196,7 @@ static int tftp_run(int argc, char **argv)
 	if (a.reload) {
 		/* Refused before anything is written. */
 		char *copy = strdup(a.reload), *words[MAX_RELOAD_WORDS];
-		int n = copy ? split_words(copy, words, MAX_RELOAD_WORDS) : -ENOMEM;
+		int n = copy ? cmd_split_words(copy, words, MAX_RELOAD_WORDS) : -ENOMEM;
 
 		free(copy);
 		if (n <= 0)
