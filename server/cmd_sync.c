@@ -401,13 +401,69 @@ out:
 
 /* ---------------------------------------------------------------- sync_server */
 
+/*
+ * What sync_server and image (from the management node) do first: lock the
+ * image, find its master copy, pick the image servers with its blades in
+ * RANGE (all without one).  0, or the exit status after the message.
+ */
+static int push_prepare(struct args *a, unsigned ii, const char *range, struct sync_lock *lock,
+			char *src, size_t srclen, bool **want, struct sync_server_job **jobs)
+{
+	const struct cluster *c = a->ctx.cluster;
+	const struct cl_image *img = &c->images[ii];
+	struct dim_err err = { 0 };
+	int rc;
+
+	rc = mgmt_lock(a, img, lock);
+	if (rc)
+		return rc;
+	if (sync_mgmt_master(c, img, src, srclen) < 0 || access(src, F_OK) < 0)
+		return cmd_error(a->cmd->name, "%s: no master copy of image %s (dim sync_master makes it)",
+				 src, img->name);
+	*want = calloc(c->n_servers, sizeof(**want));
+	*jobs = calloc(c->n_servers, sizeof(**jobs));
+	if (!*want || !*jobs)
+		return cmd_error(a->cmd->name, "out of memory");
+	rc = sync_pick_servers(c, ii, range, *want, &err);
+	if (rc < 0)
+		return cmd_error(a->cmd->name, "%s: %s", range, err.msg);
+	if (rc == 0)
+		return cmd_error(a->cmd->name, "no image server has blades of image %s%s%s", img->name,
+				 range ? " in " : "", range ? range : "");
+	return 0;
+}
+
+/* Push the image to every wanted server, in parallel; *n jobs made.  0, or the exit status. */
+static int push_run(struct args *a, const struct cl_image *img, const struct sync_opts *o,
+		    const bool *want, struct sync_server_job *jobs, size_t *n, struct progress *pr)
+{
+	const struct cluster *c = a->ctx.cluster;
+	struct dim_err err = { 0 };
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < c->n_servers; i++) {
+		if (!want[i])
+			continue;
+		jobs[*n].s = &c->servers[i];
+		if (sync_server_argv(c, &c->servers[i], img, o, &jobs[*n].argv, &err) < 0)
+			return cmd_error(a->cmd->name, "%s: %s", c->servers[i].name, err.msg);
+		(*n)++;
+	}
+	pr->tty = isatty(STDERR_FILENO);
+	rc = sync_fan_servers(jobs, *n, a->jobs, 0, progress_line, pr, &err);
+	progress_end(pr);
+	if (rc < 0)
+		return cmd_error(a->cmd->name, "%s", err.msg);
+	return 0;
+}
+
 static int server_run(int argc, char **argv)
 {
 	struct args a = { .cmd = &cmd_sync_server };
 	struct progress pr = { .name = "sync_server", .what = "servers" };
 	struct sync_server_job *jobs = NULL;
 	struct sync_opts o = { 0 };
-	struct dim_err err = { 0 };
 	struct sync_lock lock = { -1 };
 	const struct cl_image *img;
 	const struct cluster *c;
@@ -426,53 +482,18 @@ static int server_run(int argc, char **argv)
 		return 1;
 	c = a.ctx.cluster;
 	img = &c->images[ii];
-	rc = mgmt_lock(&a, img, &lock);
+	rc = push_prepare(&a, ii, a.servers, &lock, src, sizeof(src), &want, &jobs);
 	if (rc)
 		goto out;
-	if (sync_mgmt_master(c, img, src, sizeof(src)) < 0 || access(src, F_OK) < 0) {
-		rc = cmd_error(a.cmd->name, "%s: no master copy of image %s (dim sync_master makes it)",
-			       src, img->name);
-		goto out;
-	}
-	want = calloc(c->n_servers, sizeof(*want));
-	jobs = calloc(c->n_servers, sizeof(*jobs));
-	if (!want || !jobs) {
-		rc = cmd_error(a.cmd->name, "out of memory");
-		goto out;
-	}
-	rc = sync_pick_servers(c, ii, a.servers, want, &err);
-	if (rc < 0) {
-		rc = cmd_error(a.cmd->name, "--servers: %s", err.msg);
-		goto out;
-	}
-	if (rc == 0) {
-		rc = cmd_error(a.cmd->name, "no image server has blades of image %s%s%s", img->name,
-			       a.servers ? " in " : "", a.servers ? a.servers : "");
-		goto out;
-	}
 	o.path = a.path;
 	o.rsh = rsh();
 	o.timeout_s = a.timeout_s;
 	o.dry_run = a.dry_run;
 	o.checksum = a.checksum;
-	for (i = 0; i < c->n_servers; i++) {
-		if (!want[i])
-			continue;
-		jobs[n].s = &c->servers[i];
-		if (sync_server_argv(c, &c->servers[i], img, &o, &jobs[n].argv, &err) < 0) {
-			rc = cmd_error(a.cmd->name, "%s: %s", c->servers[i].name, err.msg);
-			goto out;
-		}
-		n++;
-	}
-	pr.tty = isatty(STDERR_FILENO);
 	pr.quiet = a.quiet;
-	rc = sync_fan_servers(jobs, n, a.jobs, 0, progress_line, &pr, &err);
-	progress_end(&pr);
-	if (rc < 0) {
-		rc = cmd_error(a.cmd->name, "%s", err.msg);
+	rc = push_run(&a, img, &o, want, jobs, &n, &pr);
+	if (rc)
 		goto out;
-	}
 	for (i = 0; i < n; i++) {
 		rsync_result(jobs[i].s->name, &jobs[i].job, a.quiet);
 		if (jobs[i].job.status != 0)
@@ -735,7 +756,6 @@ static int mkimage_run(int argc, char **argv)
 	struct sync_server_job *jobs = NULL;
 	struct progress pr = { .name = "image", .what = "servers" };
 	struct sync_opts o = { 0 };
-	struct dim_err err = { 0 };
 	struct sync_lock lock = { -1 };
 	const struct cluster *c;
 	const struct cl_image *img;
@@ -768,45 +788,17 @@ static int mkimage_run(int argc, char **argv)
 	}
 
 	/* from the management node: push, then build on each server */
-	rc = mgmt_lock(&a, img, &lock);
+	rc = push_prepare(&a, ii, a.servers ? a.servers : a.range, &lock, src, sizeof(src), &want,
+			  &jobs);
 	if (rc)
 		goto out;
-	if (sync_mgmt_master(c, img, src, sizeof(src)) < 0 || access(src, F_OK) < 0) {
-		rc = cmd_error(a.cmd->name, "%s: no master copy of image %s (dim sync_master makes it)",
-			       src, img->name);
-		goto out;
-	}
-	want = calloc(c->n_servers, sizeof(*want));
-	jobs = calloc(c->n_servers, sizeof(*jobs));
-	if (!want || !jobs) {
-		rc = cmd_error(a.cmd->name, "out of memory");
-		goto out;
-	}
-	rc = sync_pick_servers(c, ii, a.servers ? a.servers : a.range, want, &err);
-	if (rc <= 0) {
-		rc = cmd_error(a.cmd->name, "%s", rc < 0 ? err.msg : "no image server has blades of the image");
-		goto out;
-	}
 	o.path = "";
 	o.rsh = rsh();
 	pr.tty = isatty(STDERR_FILENO);
 	if (!a.no_push) {
-		for (i = 0; i < c->n_servers; i++) {
-			if (!want[i])
-				continue;
-			jobs[n].s = &c->servers[i];
-			if (sync_server_argv(c, &c->servers[i], img, &o, &jobs[n].argv, &err) < 0) {
-				rc = cmd_error(a.cmd->name, "%s: %s", c->servers[i].name, err.msg);
-				goto out;
-			}
-			n++;
-		}
-		rc = sync_fan_servers(jobs, n, a.jobs, 0, progress_line, &pr, &err);
-		progress_end(&pr);
-		if (rc < 0) {
-			rc = cmd_error(a.cmd->name, "%s", err.msg);
+		rc = push_run(&a, img, &o, want, jobs, &n, &pr);
+		if (rc)
 			goto out;
-		}
 		for (i = 0; i < n; i++) {
 			if (jobs[i].job.status == 0)
 				continue;
