@@ -25,6 +25,7 @@
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 
+#include "mac.h"
 #include "power.h"
 
 #define BC_OID		1, 3, 6, 1, 4, 1, 2, 3, 51, 2
@@ -377,7 +378,7 @@ static int read_macs(struct bc *b, unsigned bay, struct power_result *r, struct 
 		memcpy(r->macs[r->n_macs], mac, 6);
 		r->mac_nic[r->n_macs] = (uint8_t)(i + 1);
 		r->n_macs++;
-		power_format_mac(mac, t);
+		mac_format(mac, t);
 		off += (size_t)snprintf(r->text + off, sizeof(r->text) - off, "%s%u=%s",
 					off ? " " : "", i + 1, t);
 		if (off >= sizeof(r->text))

@@ -36,6 +36,7 @@
 #include "cluster_int.h"
 #include "contract.h"
 #include "fsutil.h"
+#include "mac.h"
 #include "schema.h"
 
 #define DIM_CLUSTER_NS	"urn:dim:cluster:1"
@@ -160,37 +161,11 @@ static bool ok_ipv4(const char *v)
 	return parse_ipv4(v, &a) == 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-static int parse_mac(const char *v, uint8_t mac[6])
-{
-	int i, hi, lo;
-
-	for (i = 0; i < 6; i++) {
-		hi = hexval(v[0]);
-		lo = hi < 0 ? -1 : hexval(v[1]);
-		if (lo < 0 || (i < 5 ? v[2] != ':' : v[2] != '\0'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-		v += 3;
-	}
-	return 0;
-}
-
 static bool ok_mac(const char *v)
 {
 	uint8_t mac[6];
 
-	return parse_mac(v, mac) == 0;
+	return mac_parse(v, false, mac) == 0;
 }
 
 /* Bytes with an optional binary suffix: 64M, 2G.  -ERANGE past 2^64 - 1. */
@@ -1704,7 +1679,7 @@ static int do_mac(struct loader *L, xmlNode *n)
 	if (!cb)
 		return lerr(L, line_of(n), "mac: no blade %s", node);
 	b = &c->blades[cb->index];
-	parse_mac(addr, mac);
+	mac_parse(addr, false, mac);
 	fmt_mac(mac, m, sizeof(m));
 	if (b->absent)
 		return lerr(L, line_of(n), "blade %s: a MAC for an empty bay (see <absent>)", b->name);

@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "context.h"
 #include "dhcp_apply.h"
+#include "mac.h"
 #include "power.h"
 
 #define NAME "bctool"
@@ -302,7 +303,7 @@ static int discover_record(struct args *a, const struct collect *k, struct dim_e
 		const char *other = f->other != CL_NONE ? cur->blades[f->other].name : "";
 		bool take = false;
 
-		power_format_mac(f->mac, mac);
+		mac_format(f->mac, mac);
 		switch (f->verdict) {
 		case PV_NEW:
 			printf("%s: %s recorded\n", b->name, mac);
@@ -313,7 +314,7 @@ static int discover_record(struct args *a, const struct collect *k, struct dim_e
 				printf("%s: %s (unchanged)\n", b->name, mac);
 			break;
 		case PV_CHANGED:
-			power_format_mac(f->old, old);
+			mac_format(f->old, old);
 			if (a->force)
 				printf("%s: %s recorded (was %s: a new blade in the bay)\n", b->name, mac,
 				       old);

@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "context.h"
 #include "dhcp_apply.h"
+#include "mac.h"
 
 #define NAME "dhcp"
 #define LOCK_TIMEOUT_MS		30000	/* another dim writing the same directory */
@@ -584,31 +585,6 @@ static int do_assign(struct args *a)
 	return rc;
 }
 
-/* "52:54:00:00:01:01" or with '-', either case. */
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned i;
-
-	for (i = 0; i < 6; i++) {
-		char *end;
-		unsigned long v;
-
-		if (!((s[0] >= '0' && s[0] <= '9') || (s[0] >= 'a' && s[0] <= 'f') ||
-		      (s[0] >= 'A' && s[0] <= 'F')))
-			return -EINVAL;
-		v = strtoul(s, &end, 16);
-		if (end - s != 2 || v > 0xff)
-			return -EINVAL;
-		mac[i] = (uint8_t)v;
-		s = end;
-		if (i < 5 && *s != ':' && *s != '-')
-			return -EINVAL;
-		if (i < 5)
-			s++;
-	}
-	return *s ? -EINVAL : 0;
-}
-
 struct mac_arg {
 	const char *blade;
 	uint8_t mac[6];
@@ -676,7 +652,7 @@ static int do_mac(struct args *a)
 
 	if (a->n_pos != 2)
 		return usage_error("mac wants BLADE MAC");
-	if (parse_mac(a->pos[1], ma.mac) < 0)
+	if (mac_parse(a->pos[1], true, ma.mac) < 0)
 		return usage_error("%s is not a MAC (52:54:00:00:01:01)", a->pos[1]);
 	ma.blade = a->pos[0];
 	ma.force = a->force;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "mac.h"
 #include "power.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -408,17 +409,6 @@ void power_creds_wipe(struct power_creds *cr)
 
 /* ---------------------------------------------------------------- MACs */
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 int power_parse_mac(const char *text, size_t len, uint8_t mac[6])
 {
 	size_t i = 0, k;
@@ -431,8 +421,8 @@ int power_parse_mac(const char *text, size_t len, uint8_t mac[6])
 
 		if (len - i < 2)
 			return 0;
-		hi = hexval(text[i]);
-		lo = hexval(text[i + 1]);
+		hi = hex_digit(text[i]);
+		lo = hex_digit(text[i + 1]);
 		if (hi < 0 || lo < 0)
 			return 0;
 		mac[k] = (uint8_t)(hi << 4 | lo);
@@ -449,12 +439,6 @@ int power_parse_mac(const char *text, size_t len, uint8_t mac[6])
 	if (i < len && !(len - i >= 2 && text[i] == '-' && text[i + 1] == '>'))
 		return 0;
 	return 1;
-}
-
-void power_format_mac(const uint8_t mac[6], char *buf)
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
 }
 
 /* ---------------------------------------------------------------- discovery */

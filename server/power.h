@@ -163,8 +163,6 @@ void power_creds_wipe(struct power_creds *cr);
  * 1 and mac filled in; 0 for anything else ("Not Installed", "Not Available").
  */
 int power_parse_mac(const char *text, size_t len, uint8_t mac[6]);
-/* "52:54:00:00:01:01" (lower case) into buf of at least 18 bytes. */
-void power_format_mac(const uint8_t mac[6], char *buf);
 
 /* ---------------------------------------------------------------- discovery */
 

@@ -31,7 +31,6 @@
  * the schema version; migrations[v] takes version v to v + 1 and runs under
  * the lock inside one transaction, so a crash mid-upgrade leaves version v.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -48,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mac.h"
 #include "state.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -57,7 +57,6 @@
 #define OPEN_BUSY_MS	  5000	/* readers, checkpoints, schema setup: SQLite's own short locks */
 #define SETUP_LOCK_MS	  10000 /* waiting for another command while setting up the schema */
 #define LOCK_POLL_MAX_MS  50
-#define MAC_TEXT_LEN	  17	/* "52:54:00:00:01:01" */
 
 /* migrations[v] takes the schema from version v to v + 1. */
 static const char *const migrations[] = {
@@ -264,37 +263,6 @@ static int check_name(struct dim_state *st, const char *kind, const char *name,
 		if (name[i] <= ' ' || name[i] > '~')
 			return dim_err_set(err, -EINVAL, "%s: %s name \"%s\": character %zu is "
 					   "not printable ASCII", st->path, kind, name, i + 1);
-	return 0;
-}
-
-static void mac_format(const uint8_t mac[6], char buf[MAC_TEXT_LEN + 1])
-{
-	snprintf(buf, MAC_TEXT_LEN + 1, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-		 mac[3], mac[4], mac[5]);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Exactly "xx:xx:xx:xx:xx:xx"; 0 or -EINVAL. */
-static int mac_parse(const char *s, uint8_t mac[6])
-{
-	int i, hi, lo;
-
-	if (!s || strlen(s) != MAC_TEXT_LEN)
-		return -EINVAL;
-	for (i = 0; i < 6; i++) {
-		hi = hexval(s[3 * i]);
-		lo = hexval(s[3 * i + 1]);
-		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)(hi << 4 | lo);
-	}
 	return 0;
 }
 
@@ -1025,7 +993,7 @@ int state_get_mac(struct dim_state *st, const char *blade, uint8_t mac[6], struc
 	char text[64];
 	int rc = get_text(st, SQL_MAC_GET, blade, text, sizeof(text), err);
 
-	if (rc == 1 && mac_parse(text, mac) < 0)
+	if (rc == 1 && mac_parse(text, false, mac) < 0)
 		return dim_err_set(err, -EBADMSG, "%s: blade %s: recorded MAC \"%s\" is not a MAC",
 				   st->path, blade, text);
 	return rc;
@@ -1089,7 +1057,7 @@ static int mac_row(sqlite3_stmt *s, const struct walker *w)
 		.blade = col(s, 0), .mac_text = col(s, 1), .source = col(s, 2), .time = col(s, 3),
 	};
 
-	m.mac_ok = mac_parse(m.mac_text, m.mac) == 0;
+	m.mac_ok = mac_parse(m.mac_text, false, m.mac) == 0;
 	return w->fn.mac(&m, w->arg);
 }
 

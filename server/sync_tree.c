@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "mac.h"
 #include "sync_tree.h"
 
 #define TMP_PREFIX	".dim-tmp."
@@ -734,17 +735,6 @@ int tree_escape(const char *in, char *out, size_t size)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int tree_unescape(const char *in, char *out, size_t size)
 {
 	size_t o = 0;
@@ -753,7 +743,7 @@ int tree_unescape(const char *in, char *out, size_t size)
 		char c = *in;
 
 		if (c == '%') {
-			int h = hexval(in[1]), l = h < 0 ? -1 : hexval(in[2]);
+			int h = hex_digit(in[1]), l = h < 0 ? -1 : hex_digit(in[2]);
 
 			if (h < 0 || l < 0)
 				return -EINVAL;

@@ -64,6 +64,7 @@ def driver(out_dir):
             "-I", os.path.join(REPO, "server"), "-I", os.path.join(REPO, "linuxrc"),
             os.path.join(REPO, "tests", "e2e", "state_driver.c"),
             os.path.join(REPO, "server", "state.c"), os.path.join(REPO, "server", "err.c"),
+            os.path.join(REPO, "server", "mac.c"),
             "-o", exe] + flags
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode != 0:

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mac.h"
 #include "power.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		if (power_parse_mac((const char *)data + 1, size - 1, mac)) {
-			power_format_mac(mac, text);
+			mac_format(mac, text);
 			/* what we print parses back to the same MAC */
 			uint8_t again[6];
 

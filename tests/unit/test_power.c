@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cluster_test.h"
+#include "mac.h"
 #include "power.h"
 
 /* ---------------------------------------------------------------- MACs */
@@ -66,7 +67,7 @@ static void test_parse_mac(void **state)
 	}
 	/* Bounded by len, not by a NUL. */
 	assert_int_equal(power_parse_mac("00:11:25:75:00:c2", 16, (uint8_t[6]){ 0 }), 0);
-	power_format_mac((const uint8_t[]){ 0x52, 0x54, 0, 0xab, 1, 0xff }, text);
+	mac_format((const uint8_t[]){ 0x52, 0x54, 0, 0xab, 1, 0xff }, text);
 	assert_string_equal(text, "52:54:00:ab:01:ff");
 }
 
