@@ -490,7 +490,7 @@ def test_qemu_follows_power(v2c, tmp_path):
     lab = v2c
     qemu = shutil.which("qemu-system-x86_64") or shutil.which("qemu-system-ppc64")
     if not qemu:
-        pytest.skip("no QEMU")
+        pytest.fail("no QEMU")
     lab.run(["bctool", "s01c1b01", "off"], check=0)
     pidfile = tmp_path / "blade.pid"
     f = subprocess.Popen([os.path.join(REPO, "tests", "snmp", "follow"), lab.events, "s01c1", "1",

@@ -28,14 +28,14 @@ EPOCH = "1700000000"
 def bz_build():
     o = os.environ.get("O")
     if not (o and os.path.isabs(o)):
-        pytest.skip("set O to the absolute build directory (make test-e2e does)")
+        pytest.fail("set O to the absolute build directory (make test-e2e does)")
     dim = os.path.join(o, "bin", "dim")
     if not os.access(dim, os.X_OK):
-        pytest.skip("%s is not built (make all)" % dim)
+        pytest.fail("%s is not built (make all)" % dim)
     for tool in ("cpio", "depmod", "modprobe", "modinfo"):
         if not (shutil.which(tool) or os.path.exists("/usr/sbin/" + tool) or
                 os.path.exists("/sbin/" + tool)):
-            pytest.skip("%s is missing: run tests/deps.sh check" % tool)
+            pytest.fail("%s is missing: run tests/deps.sh check" % tool)
     return {"O": o, "dim": dim, "cache": os.path.join(o, "cache")}
 
 

@@ -22,7 +22,7 @@ def dim():
     o = os.environ.get("O")
     path = os.path.join(o, "bin", "dim") if o else ""
     if not os.access(path, os.X_OK):
-        pytest.skip("dim is not built (make all; O=<build dir>)")
+        pytest.fail("dim is not built (make all; O=<build dir>)")
     return path
 
 

@@ -53,7 +53,7 @@ def driver(out_dir):
     """state_driver, compiled from this tree's state.c."""
     cc = shutil.which("gcc") or shutil.which("cc")
     if not cc:
-        pytest.skip("no C compiler")
+        pytest.fail("no C compiler")
     exe = os.path.join(out_dir, "state_driver")
     try:
         flags = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], check=True,
@@ -311,10 +311,10 @@ class MountNamespace:
 
     def __init__(self, procs):
         if os.geteuid() != 0:
-            pytest.skip("the full-disk test needs root (a tmpfs in a mount namespace)")
+            pytest.fail("the full-disk test needs root (a tmpfs in a mount namespace)")
         for tool in ("unshare", "nsenter", "mount"):
             if not shutil.which(tool):
-                pytest.skip("%s is missing" % tool)
+                pytest.fail("%s is missing" % tool)
         self.proc = procs.start(["unshare", "-m", "--propagation", "private", "sleep", "600"])
         mine = os.readlink("/proc/self/ns/mnt")
         deadline = time.monotonic() + 10
@@ -390,7 +390,7 @@ def test_dim_list_shows_the_state(driver, db):
     o = os.environ.get("O")
     dim = os.path.join(o, "bin", "dim") if o else ""
     if not os.access(dim, os.X_OK):
-        pytest.skip("dim is not built (make all)")
+        pytest.fail("dim is not built (make all)")
     small = os.path.join(REPO, "config", "small.xml")
 
     def dim_list(*args):
